@@ -1,0 +1,184 @@
+import { FatalClientError } from "./errors.ts";
+
+/**
+ * Push parser for client → nsqd commands (V2) and client → lookupd commands (V1):
+ *
+ *   NAME[ SP param]*\n                            a line; a trailing \r is dropped
+ *   NAME[ SP param]*\n[4-byte size][size bytes]   a line followed by a body, for verbs that carry one
+ *
+ * The parser only frames bytes. The protocol decides, once a line is whole, whether a body follows and
+ * how large it may be ({@link CommandSink.line}), so that its own checks on the parameters run before
+ * any body is read, in NSQ's order. Lines and bodies inside one chunk are handed over as subarrays of
+ * that chunk; only what spans chunks is copied, and nothing beyond the announced limits is buffered.
+ */
+export interface CommandSink {
+  /**
+   * A whole line, split on single spaces. Return {@link NO_BODY} when the command is complete, or the
+   * largest body size the command accepts. Throwing a ClientError is allowed.
+   */
+  line(args: Uint8Array[]): number;
+  /** A body size outside 1..limit; the parser stops. */
+  badBodySize(args: Uint8Array[], size: number): void;
+  body(args: Uint8Array[], body: Uint8Array): void;
+}
+
+export const NO_BODY = -1;
+
+/** Go's bufio.Reader default: ReadSlice('\n') fails beyond this. */
+export const MAX_LINE = 16 * 1024;
+
+const NL = 10;
+const CR = 13;
+const SP = 32;
+
+const State = { Line: 0, Size: 1, Body: 2, Stopped: 3 } as const;
+type State = (typeof State)[keyof typeof State];
+
+export class CommandParser {
+  private state: State = State.Line;
+  private lineBuf: Uint8Array | null = null;
+  private lineLen = 0;
+  private args: Uint8Array[] = [];
+  private limit = 0;
+  private sizeBuf = new Uint8Array(4);
+  private sizeLen = 0;
+  private body: Uint8Array | null = null;
+  private bodyLen = 0;
+
+  constructor(private readonly sink: CommandSink) {}
+
+  get stopped(): boolean {
+    return this.state === State.Stopped;
+  }
+
+  stop(): void {
+    this.state = State.Stopped;
+    this.lineBuf = null;
+    this.body = null;
+  }
+
+  push(chunk: Uint8Array): void {
+    const n = chunk.length;
+    let i = 0;
+    while (i < n) {
+      switch (this.state) {
+        case State.Line: {
+          const nl = chunk.indexOf(NL, i);
+          if (nl === -1) {
+            this.appendLine(chunk, i, n);
+            return;
+          }
+          let line: Uint8Array;
+          if (this.lineLen > 0) {
+            this.appendLine(chunk, i, nl);
+            line = this.lineBuf!.subarray(0, this.lineLen);
+            this.lineLen = 0;
+            this.lineBuf = null;
+          } else {
+            if (nl - i > MAX_LINE) this.tooLong();
+            line = chunk.subarray(i, nl);
+          }
+          i = nl + 1;
+          this.onLine(line);
+          break;
+        }
+        case State.Size: {
+          if (this.sizeLen === 0 && n - i >= 4) {
+            const size = ((chunk[i]! << 24) | (chunk[i + 1]! << 16) | (chunk[i + 2]! << 8) | chunk[i + 3]!) | 0;
+            i += 4;
+            this.onSize(size);
+            // zero-copy fast path: the whole body is in this chunk
+            if ((this.state as State) === State.Body && n - i >= this.bodyNeed) {
+              const need = this.bodyNeed;
+              this.state = State.Line;
+              const args = this.args;
+              this.args = [];
+              this.sink.body(args, chunk.subarray(i, i + need));
+              i += need;
+            }
+            break;
+          }
+          const take = Math.min(4 - this.sizeLen, n - i);
+          this.sizeBuf.set(chunk.subarray(i, i + take), this.sizeLen);
+          this.sizeLen += take;
+          i += take;
+          if (this.sizeLen === 4) {
+            this.sizeLen = 0;
+            const b = this.sizeBuf;
+            this.onSize(((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) | 0);
+          }
+          break;
+        }
+        case State.Body: {
+          if (!this.body) this.body = new Uint8Array(this.bodyNeed);
+          const take = Math.min(this.bodyNeed - this.bodyLen, n - i);
+          this.body.set(chunk.subarray(i, i + take), this.bodyLen);
+          this.bodyLen += take;
+          i += take;
+          if (this.bodyLen === this.bodyNeed) {
+            const body = this.body;
+            const args = this.args;
+            this.body = null;
+            this.bodyLen = 0;
+            this.args = [];
+            this.state = State.Line;
+            this.sink.body(args, body);
+          }
+          break;
+        }
+        case State.Stopped:
+          return;
+      }
+    }
+  }
+
+  private bodyNeed = 0;
+
+  private onLine(line: Uint8Array): void {
+    let end = line.length;
+    if (end > 0 && line[end - 1] === CR) end--;
+    const args: Uint8Array[] = [];
+    let start = 0;
+    for (let k = 0; k < end; k++) {
+      if (line[k] === SP) {
+        args.push(line.subarray(start, k));
+        start = k + 1;
+      }
+    }
+    args.push(line.subarray(start, end));
+    const limit = this.sink.line(args);
+    if (this.state === State.Stopped || limit === NO_BODY) return;
+    this.args = args;
+    this.limit = limit;
+    this.state = State.Size;
+  }
+
+  private onSize(size: number): void {
+    if (size <= 0 || size > this.limit) {
+      const args = this.args;
+      this.stop();
+      this.sink.badBodySize(args, size);
+      return;
+    }
+    this.bodyNeed = size;
+    this.bodyLen = 0;
+    this.state = State.Body;
+  }
+
+  private appendLine(chunk: Uint8Array, from: number, to: number): void {
+    const len = to - from;
+    if (this.lineLen + len > MAX_LINE) this.tooLong();
+    if (!this.lineBuf || this.lineBuf.length < this.lineLen + len) {
+      const next = new Uint8Array(Math.min(MAX_LINE, Math.max(256, (this.lineLen + len) * 2)));
+      if (this.lineBuf) next.set(this.lineBuf.subarray(0, this.lineLen));
+      this.lineBuf = next;
+    }
+    this.lineBuf.set(chunk.subarray(from, to), this.lineLen);
+    this.lineLen += len;
+  }
+
+  private tooLong(): never {
+    this.stop();
+    throw new FatalClientError("E_INVALID", `command line too long (over ${MAX_LINE} bytes)`);
+  }
+}
