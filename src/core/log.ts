@@ -1,0 +1,79 @@
+/**
+ * NSQ-style levelled logging on consola: `<prefix>YYYY/MM/DD HH:MM:SS.micro LEVEL: msg` on stderr,
+ * as Go's `log.New(os.Stderr, prefix, Ldate|Ltime|Lmicroseconds)` with NSQ's `internal/lg` levels.
+ * @module
+ */
+import { writeSync } from "node:fs";
+import { createConsola, type ConsolaReporter } from "consola/core";
+import { LOG_LEVELS, type LogLevel } from "./options.ts";
+
+export type { LogLevel };
+
+/** NSQ's level names as printed (`lg.LogLevel.String()`). */
+const LABEL: Record<LogLevel, string> = {
+  debug: "DEBUG",
+  info: "INFO",
+  warn: "WARNING",
+  error: "ERROR",
+  fatal: "FATAL",
+};
+
+const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3, fatal: 4 };
+
+export interface Logger {
+  /** True when `level` would be written; guard hot-path messages that cost something to build. */
+  enabled(level: LogLevel): boolean;
+  debug(msg: string): void;
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+  /** Logs at FATAL; exiting is the caller's decision (NSQ's daemons log fatal and keep running too). */
+  fatal(msg: string): void;
+}
+
+export interface LoggerOptions {
+  level?: LogLevel;
+  prefix?: string;
+  /** Receives each complete line including `\n`; defaults to a synchronous write to stderr. */
+  write?: (line: string) => void;
+  /** Clock in epoch milliseconds, for tests. */
+  now?: () => number;
+}
+
+/**
+ * @example
+ * const log = createLogger({ level: opts.logLevel, prefix: opts.logPrefix });
+ * log.info(`TCP: listening on ${addr}`);
+ * if (log.enabled("debug")) log.debug(`PROTOCOL(V2): [${id}] ${cmd}`);
+ */
+export function createLogger(o: LoggerOptions = {}): Logger {
+  const min = RANK[o.level ?? "info"];
+  const prefix = o.prefix ?? "";
+  const write = o.write ?? ((line: string) => writeSync(2, line));
+  const now = o.now ?? (() => performance.timeOrigin + performance.now());
+  const reporter: ConsolaReporter = {
+    log: (obj) => write(`${prefix}${timestamp(now())} ${LABEL[obj.type as LogLevel]}: ${obj.args[0]}\n`),
+  };
+  // consola's own level is wide open: it cannot tell "error" from "fatal", so filtering happens above it.
+  // No throttling: repeated identical lines are real events for a daemon.
+  const consola = createConsola({ level: Number.POSITIVE_INFINITY, throttle: 0, reporters: [reporter] });
+  const logger = { enabled: (level: LogLevel) => RANK[level] >= min } as Logger;
+  for (const level of LOG_LEVELS) {
+    logger[level] = RANK[level] >= min ? (msg: string) => consola[level](msg) : () => {};
+  }
+  return logger;
+}
+
+/** Go's log date/time with microseconds, local time: `2006/01/02 15:04:05.000000`. */
+export function timestamp(epochMs: number): string {
+  const d = new Date(Math.floor(epochMs));
+  const micros = Math.floor((epochMs - Math.floor(epochMs / 1000) * 1000) * 1000);
+  return (
+    `${d.getFullYear()}/${pad(d.getMonth() + 1)}/${pad(d.getDate())} ` +
+    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${String(micros).padStart(6, "0")}`
+  );
+}
+
+function pad(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
