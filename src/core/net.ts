@@ -1,0 +1,12 @@
+/** A listen address as NSQ takes it: `host:port` (IPv6 in brackets), or anything else as a unix socket path. */
+export type ListenAddress = { hostname: string; port: number } | { unix: string };
+
+export function parseListenAddress(addr: string): ListenAddress {
+  const m = /^(?:\[([^\]]*)\]|([^:[\]]*)):(\d{1,5})$/.exec(addr);
+  if (m === null || Number(m[3]) > 65535) return { unix: addr };
+  return { hostname: m[1] ?? m[2] ?? "", port: Number(m[3]) };
+}
+
+export function formatAddress(hostname: string, port: number): string {
+  return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+}

@@ -1,0 +1,25 @@
+/**
+ * Where a topic or channel puts what its memory queue cannot hold: the disk queue, or for
+ * `#ephemeral` names a sink that drops (as nsqd's dummy backend does).
+ */
+export interface BackendQueue {
+  put(data: Uint8Array): void;
+  readNext(): Uint8Array | null;
+  depth(): number;
+  empty(): void;
+  close(): void;
+  delete(): void;
+}
+
+export class DropBackend implements BackendQueue {
+  put(): void {}
+  readNext(): null {
+    return null;
+  }
+  depth(): number {
+    return 0;
+  }
+  empty(): void {}
+  close(): void {}
+  delete(): void {}
+}

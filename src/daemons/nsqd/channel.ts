@@ -1,0 +1,262 @@
+import { Deque } from "../../core/deque.ts";
+import { PQueue } from "../../core/pqueue.ts";
+import { decodeMessage, encodeMessage } from "../../core/protocol/message.ts";
+import { isEphemeral } from "../../core/protocol/names.ts";
+import type { BackendQueue } from "./backend.ts";
+import type { Client } from "./client.ts";
+import { Message } from "./message.ts";
+import type { NSQD } from "./nsqd.ts";
+import type { Topic } from "./topic.ts";
+
+/**
+ * A channel receives its own copy of every message of its topic and spreads them over its ready
+ * clients. Delivery is push-driven: a message arriving while a client is ready goes straight out;
+ * a client becoming ready pulls from the memory queue, then from the backend.
+ */
+export class Channel {
+  readonly ephemeral: boolean;
+  paused = false;
+  exiting = false;
+  readonly clients = new Map<number, Client>();
+  readonly memQ = new Deque<Message>();
+  readonly backend: BackendQueue;
+  readonly inFlight = new Map<string, Message>();
+  readonly inFlightPQ = new PQueue<Message>();
+  readonly deferred = new Map<string, Message>();
+  readonly deferredPQ = new PQueue<Message>();
+  messageCount = 0;
+  requeueCount = 0;
+  timeoutCount = 0;
+  private readonly ready: Client[] = [];
+  private rr = 0;
+  private pumping = false;
+
+  constructor(
+    readonly topic: Topic,
+    readonly name: string,
+    private readonly nsqd: NSQD,
+  ) {
+    this.ephemeral = isEphemeral(name);
+    this.backend = nsqd.openBackend(`${topic.name}:${name}`, this.ephemeral);
+  }
+
+  get depth(): number {
+    return this.memQ.length + this.backend.depth();
+  }
+
+  /** A message from the topic's fan-out. Throws when the backend cannot take it. */
+  put(m: Message): void {
+    this.messageCount++;
+    if (m.deferred > 0) {
+      this.startDeferred(m, m.deferred);
+      return;
+    }
+    if (this.ready.length > 0 && !this.paused && this.memQ.length === 0 && this.backend.depth() === 0) {
+      this.deliver(m);
+      return;
+    }
+    this.enqueue(m);
+    this.pump();
+  }
+
+  private enqueue(m: Message): void {
+    if (this.memQ.length < this.nsqd.opts.memQueueSize) {
+      this.memQ.push(m);
+      return;
+    }
+    this.backend.put(encodeMessage(m));
+  }
+
+  /** Delivers queued messages while a client is ready. */
+  pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (!this.paused && this.ready.length > 0) {
+        let m = this.memQ.shift();
+        if (m === undefined) {
+          const rec = this.backend.depth() > 0 ? this.backend.readNext() : null;
+          if (rec === null) break;
+          m = this.fromBackend(rec);
+          if (m === undefined) continue;
+        }
+        this.deliver(m);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private fromBackend(rec: Uint8Array): Message | undefined {
+    try {
+      const f = decodeMessage(rec);
+      const m = new Message(f.id, f.body, f.timestamp);
+      m.attempts = f.attempts;
+      return m;
+    } catch (e) {
+      this.nsqd.log.error(`TOPIC(${this.topic.name}): failed to decode message - ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  private deliver(m: Message): void {
+    const client = this.ready[this.rr++ % this.ready.length]!;
+    if (client.sampleRate > 0 && Math.floor(Math.random() * 100) > client.sampleRate) return;
+    const now = Date.now();
+    m.attempts++;
+    m.deliveryTs = now;
+    m.owner = client;
+    m.pri = now + client.msgTimeout;
+    this.inFlight.set(m.id, m);
+    this.inFlightPQ.push(m);
+    client.sendMessage(m);
+  }
+
+  /** Keeps the ready list in step with a client's `inFlight < RDY` (and socket) state. */
+  setReady(client: Client, ready: boolean): void {
+    if (ready === client.readyIndex >= 0) return;
+    if (ready) {
+      client.readyIndex = this.ready.length;
+      this.ready.push(client);
+      this.pump();
+    } else {
+      const last = this.ready.pop()!;
+      if (last !== client) {
+        this.ready[client.readyIndex] = last;
+        last.readyIndex = client.readyIndex;
+      }
+      client.readyIndex = -1;
+    }
+  }
+
+  private popInFlight(client: Client, id: string): Message {
+    const m = this.inFlight.get(id);
+    if (m === undefined) throw new Error("ID not in flight");
+    if (m.owner !== client) throw new Error("client does not own message");
+    this.inFlight.delete(id);
+    this.inFlightPQ.remove(m);
+    m.owner = null;
+    return m;
+  }
+
+  finish(client: Client, id: string): void {
+    this.popInFlight(client, id);
+  }
+
+  requeue(client: Client, id: string, delayMs: number): void {
+    const m = this.popInFlight(client, id);
+    this.requeueCount++;
+    if (delayMs > 0) {
+      this.startDeferred(m, delayMs);
+      return;
+    }
+    this.enqueue(m);
+    this.pump();
+  }
+
+  touch(client: Client, id: string, msgTimeout: number): void {
+    const m = this.inFlight.get(id);
+    if (m === undefined) throw new Error("ID not in flight");
+    if (m.owner !== client) throw new Error("client does not own message");
+    const max = m.deliveryTs + this.nsqd.opts.maxMsgTimeout;
+    m.pri = Math.min(Date.now() + msgTimeout, max);
+    this.inFlightPQ.fix(m);
+  }
+
+  private startDeferred(m: Message, delayMs: number): void {
+    m.deferred = 0;
+    m.pri = Date.now() + delayMs;
+    this.deferred.set(m.id, m);
+    this.deferredPQ.push(m);
+  }
+
+  /** Called by the queue scan: requeue timed-out in-flight messages, release due deferred ones. */
+  processTimers(now: number): boolean {
+    let dirty = false;
+    for (let m = this.inFlightPQ.peek(); m !== undefined && m.pri <= now; m = this.inFlightPQ.peek()) {
+      this.inFlightPQ.pop();
+      dirty = true;
+      if (this.inFlight.get(m.id) !== m) continue;
+      this.inFlight.delete(m.id);
+      this.timeoutCount++;
+      const owner = m.owner;
+      m.owner = null;
+      owner?.timedOut();
+      this.requeueSafely(m);
+    }
+    for (let m = this.deferredPQ.peek(); m !== undefined && m.pri <= now; m = this.deferredPQ.peek()) {
+      this.deferredPQ.pop();
+      dirty = true;
+      if (this.deferred.get(m.id) === m) this.deferred.delete(m.id);
+      this.requeueSafely(m);
+    }
+    if (dirty) this.pump();
+    return dirty;
+  }
+
+  private requeueSafely(m: Message): void {
+    try {
+      this.enqueue(m);
+    } catch (e) {
+      this.nsqd.log.error(`CHANNEL(${this.name}): failed to requeue ${m.id} - ${(e as Error).message}`);
+    }
+  }
+
+  addClient(client: Client): void {
+    const max = this.nsqd.opts.maxChannelConsumers;
+    if (max !== 0 && this.clients.size >= max) {
+      throw new Error(`consumers for ${this.topic.name}:${this.name} exceeds limit of ${max}`);
+    }
+    this.clients.set(client.id, client);
+  }
+
+  removeClient(client: Client): void {
+    if (!this.clients.delete(client.id)) return;
+    this.setReady(client, false);
+    if (this.ephemeral && this.clients.size === 0 && !this.exiting) this.topic.deleteChannel(this.name);
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  unpause(): void {
+    this.paused = false;
+    this.pump();
+  }
+
+  empty(): void {
+    this.memQ.clear();
+    this.backend.empty();
+    this.inFlight.clear();
+    this.inFlightPQ.clear();
+    this.deferred.clear();
+    this.deferredPQ.clear();
+    for (const c of this.clients.values()) c.emptied();
+  }
+
+  /** Close or delete: clients are disconnected; on close what is still held goes to the backend. */
+  exit(deleted: boolean): void {
+    this.exiting = true;
+    for (const c of [...this.clients.values()]) c.close();
+    if (deleted) {
+      this.empty();
+      this.backend.delete();
+      return;
+    }
+    this.persist();
+    this.backend.close();
+  }
+
+  private persist(): void {
+    const held = [...this.memQ.drain(), ...this.inFlight.values(), ...this.deferred.values()];
+    for (const m of held) {
+      try {
+        this.backend.put(encodeMessage(m));
+      } catch (e) {
+        this.nsqd.log.error(`CHANNEL(${this.name}): failed to write message to backend - ${(e as Error).message}`);
+        return;
+      }
+    }
+  }
+}

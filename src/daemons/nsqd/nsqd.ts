@@ -1,0 +1,219 @@
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import { DirLock } from "../../core/dirlock.ts";
+import { DiskQueue } from "../../core/diskqueue/index.ts";
+import type { Logger } from "../../core/log.ts";
+import { formatAddress, parseListenAddress } from "../../core/net.ts";
+import { MSG_HEADER_LENGTH } from "../../core/protocol/message.ts";
+import { isValidChannelName, isValidTopicName } from "../../core/protocol/names.ts";
+import { type BackendQueue, DropBackend } from "./backend.ts";
+import type { Channel } from "./channel.ts";
+import type { Client } from "./client.ts";
+import { type Metadata, readMetadata, writeMetadata } from "./metadata.ts";
+import type { NsqdOptions } from "./options.ts";
+import { listenTcp, type TcpListener } from "./tcp.ts";
+import { Topic } from "./topic.ts";
+
+/** nsqd's QueueScanInterval: how often in-flight timeouts and deferred messages are looked at. */
+const QUEUE_SCAN_INTERVAL = 100;
+
+/**
+ * The nsqd daemon: owns options, topics, clients and listeners, and its lifecycle (lock the data
+ * directory, load nsqd.dat, listen, scan timers; on exit persist everything and unlock).
+ */
+export class NSQD {
+  readonly topics = new Map<string, Topic>();
+  readonly clients = new Map<number, Client>();
+  readonly startTime = Date.now();
+  readonly dataPath: string;
+  health: string | null = null;
+  private tcp: TcpListener | null = null;
+  private scanTimer: Timer | null = null;
+  private readonly dirLock: DirLock;
+  private loading = false;
+  private persistScheduled = false;
+  private exited = false;
+
+  constructor(
+    readonly opts: NsqdOptions,
+    readonly log: Logger,
+  ) {
+    this.dataPath = resolve(opts.dataPath || ".");
+    this.dirLock = new DirLock(this.dataPath);
+  }
+
+  async main(): Promise<void> {
+    mkdirSync(this.dataPath, { recursive: true });
+    try {
+      this.dirLock.lock();
+    } catch (e) {
+      throw new Error(`--data-path=${this.dataPath} in use (possibly by another instance of nsqd)`, { cause: e });
+    }
+    try {
+      this.loadMetadata();
+      this.persistMetadata();
+      this.tcp = listenTcp(this, parseListenAddress(this.opts.tcpAddress));
+    } catch (e) {
+      this.dirLock.unlock();
+      throw e;
+    }
+    this.log.info(`TCP: listening on ${this.tcpAddress()}`);
+    this.scanTimer = setInterval(() => this.scanQueues(), QUEUE_SCAN_INTERVAL);
+  }
+
+  /** `host:port` actually bound (port 0 resolved), or the unix socket path. */
+  tcpAddress(): string {
+    const l = this.tcp;
+    if (l === null) return "";
+    if ("port" in l) return formatAddress(l.hostname, l.port);
+    return this.opts.tcpAddress;
+  }
+
+  tcpPort(): number {
+    const l = this.tcp;
+    return l !== null && "port" in l ? l.port : -1;
+  }
+
+  async exit(): Promise<void> {
+    if (this.exited) return;
+    this.exited = true;
+    this.log.info("NSQ: closing");
+    this.tcp?.stop(false);
+    for (const c of [...this.clients.values()]) c.close();
+    if (this.scanTimer !== null) clearInterval(this.scanTimer);
+    try {
+      this.persistMetadata();
+    } catch (e) {
+      this.log.error(`failed to persist metadata - ${(e as Error).message}`);
+    }
+    for (const t of this.topics.values()) t.exit(false);
+    this.tcp?.stop(true);
+    this.dirLock.unlock();
+  }
+
+  // --- topics ---
+
+  getTopic(name: string): Topic {
+    let t = this.topics.get(name);
+    if (t === undefined) {
+      t = new Topic(name, this);
+      this.topics.set(name, t);
+      this.log.info(`TOPIC(${name}): created`);
+      if (!t.ephemeral) this.schedulePersist();
+    }
+    return t;
+  }
+
+  deleteTopic(name: string): boolean {
+    const t = this.topics.get(name);
+    if (t === undefined) return false;
+    this.topics.delete(name);
+    this.log.info(`TOPIC(${name}): deleting`);
+    t.exit(true);
+    if (!t.ephemeral) this.schedulePersist();
+    return true;
+  }
+
+  channelCreated(c: Channel): void {
+    if (!c.ephemeral) this.schedulePersist();
+  }
+
+  channelDeleted(c: Channel): void {
+    if (!c.ephemeral) this.schedulePersist();
+  }
+
+  openBackend(name: string, ephemeral: boolean): BackendQueue {
+    if (ephemeral) return new DropBackend();
+    const o = this.opts;
+    return new DiskQueue({
+      name,
+      dataPath: this.dataPath,
+      maxBytesPerFile: o.maxBytesPerFile,
+      minMsgSize: MSG_HEADER_LENGTH,
+      maxMsgSize: o.maxMsgSize + MSG_HEADER_LENGTH,
+      syncEvery: o.syncEvery,
+      syncTimeout: o.syncTimeout,
+      log: (level, msg) => this.log[level](msg),
+    });
+  }
+
+  setHealth(err: Error | null): void {
+    this.health = err === null ? null : err.message;
+  }
+
+  // --- clients ---
+
+  addClient(c: Client): void {
+    this.clients.set(c.id, c);
+  }
+
+  removeClient(c: Client): void {
+    this.clients.delete(c.id);
+  }
+
+  // --- timers ---
+
+  private scanQueues(): void {
+    const now = Date.now();
+    for (const t of this.topics.values()) {
+      for (const c of t.channels.values()) {
+        if (c.inFlightPQ.length > 0 || c.deferredPQ.length > 0) c.processTimers(now);
+      }
+    }
+  }
+
+  // --- metadata (nsqd.dat) ---
+
+  private loadMetadata(): void {
+    const md = readMetadata(this.dataPath);
+    if (md === null) return;
+    this.loading = true;
+    try {
+      for (const t of md.topics ?? []) {
+        if (!isValidTopicName(t.name)) {
+          this.log.warn(`skipping creation of invalid topic ${t.name}`);
+          continue;
+        }
+        const topic = this.getTopic(t.name);
+        if (t.paused) topic.pause();
+        for (const c of t.channels ?? []) {
+          if (!isValidChannelName(c.name)) {
+            this.log.warn(`skipping creation of invalid channel ${c.name}`);
+            continue;
+          }
+          const channel = topic.getChannel(c.name);
+          if (c.paused) channel.pause();
+        }
+      }
+    } finally {
+      this.loading = false;
+    }
+  }
+
+  /** Creates and deletes come in bursts; one write per turn of the event loop covers them. */
+  schedulePersist(): void {
+    if (this.loading || this.persistScheduled || this.exited) return;
+    this.persistScheduled = true;
+    setImmediate(() => {
+      this.persistScheduled = false;
+      if (this.exited) return;
+      try {
+        this.persistMetadata();
+      } catch (e) {
+        this.log.error(`failed to persist metadata - ${(e as Error).message}`);
+      }
+    });
+  }
+
+  persistMetadata(): void {
+    const topics: NonNullable<Metadata["topics"]> = [];
+    for (const t of this.topics.values()) {
+      if (t.ephemeral) continue;
+      const channels = [...t.channels.values()]
+        .filter((c) => !c.ephemeral)
+        .map((c) => ({ name: c.name, paused: c.paused }));
+      topics.push({ name: t.name, paused: t.paused, channels });
+    }
+    writeMetadata(this.dataPath, topics);
+  }
+}

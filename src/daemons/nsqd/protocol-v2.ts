@@ -1,0 +1,365 @@
+import { ascii, latin1, parseBase10 } from "../../core/protocol/bytes.ts";
+import { NO_BODY } from "../../core/protocol/command-parser.ts";
+import { ClientError, FatalClientError } from "../../core/protocol/errors.ts";
+import { CLOSE_WAIT, FrameType, OK } from "../../core/protocol/frame.ts";
+import { idString, MSG_ID_LENGTH } from "../../core/protocol/message.ts";
+import { parseMpubBody } from "../../core/protocol/mpub.ts";
+import { isValidChannelName, isValidTopicName } from "../../core/protocol/names.ts";
+import { NSQ_VERSION } from "../../core/version.ts";
+import { type Client, ClientState } from "./client.ts";
+import { decodeIdentify } from "./identify.ts";
+import type { Message } from "./message.ts";
+
+/**
+ * nsqd's V2 protocol, one function per verb (nsqd/protocol_v2.go). A command line arrives in `line`:
+ * verbs without a body run there; verbs with one check their parameters first and return the body
+ * limit, and finish in `body`. Errors are thrown as ClientError/FatalClientError with nsqd's texts.
+ */
+
+const verb = (args: Uint8Array[]) => latin1(args[0]!);
+const quote = (s: string) => JSON.stringify(s);
+
+export function line(client: Client, args: Uint8Array[]): number {
+  const name = verb(args);
+  switch (name) {
+    case "IDENTIFY":
+      return identifyLimit(client);
+    case "FIN":
+      return FIN(client, args);
+    case "RDY":
+      return RDY(client, args);
+    case "REQ":
+      return REQ(client, args);
+    case "PUB":
+      return pubLimit(client, args, "PUB", 2);
+    case "MPUB":
+      return mpubLimit(client, args);
+    case "DPUB":
+      return dpubLimit(client, args);
+    case "NOP":
+      return NO_BODY;
+    case "TOUCH":
+      return TOUCH(client, args);
+    case "SUB":
+      return SUB(client, args);
+    case "CLS":
+      return CLS(client);
+    case "AUTH":
+      return authLimit(client, args);
+  }
+  throw new FatalClientError("E_INVALID", `invalid command ${name}`);
+}
+
+export function body(client: Client, args: Uint8Array[], data: Uint8Array): void {
+  switch (verb(args)) {
+    case "IDENTIFY":
+      return IDENTIFY(client, data);
+    case "PUB":
+      return PUB(client, args, data);
+    case "MPUB":
+      return MPUB(client, args, data);
+    case "DPUB":
+      return DPUB(client, args, data);
+    case "AUTH":
+      return AUTH(client);
+  }
+}
+
+/** The error for a body size outside 1..limit, in the order and words nsqd checks them. */
+export function badBodySize(client: Client, args: Uint8Array[], size: number): ClientError {
+  const o = client.nsqd.opts;
+  const name = verb(args);
+  switch (name) {
+    case "IDENTIFY":
+    case "AUTH":
+      return size > o.maxBodySize
+        ? new FatalClientError("E_BAD_BODY", `${name} body too big ${size} > ${o.maxBodySize}`)
+        : new FatalClientError("E_BAD_BODY", `${name} invalid body size ${size}`);
+    case "MPUB":
+      return size <= 0
+        ? new FatalClientError("E_BAD_BODY", `MPUB invalid body size ${size}`)
+        : new FatalClientError("E_BAD_BODY", `MPUB body too big ${size} > ${o.maxBodySize}`);
+    default:
+      return size <= 0
+        ? new FatalClientError("E_BAD_MESSAGE", `${name} invalid message body size ${size}`)
+        : new FatalClientError("E_BAD_MESSAGE", `${name} message too big ${size} > ${o.maxMsgSize}`);
+  }
+}
+
+// --- IDENTIFY / AUTH ---
+
+function identifyLimit(client: Client): number {
+  if (client.state !== ClientState.Connected) {
+    throw new FatalClientError("E_INVALID", "cannot IDENTIFY in current state");
+  }
+  return client.nsqd.opts.maxBodySize;
+}
+
+function IDENTIFY(client: Client, data: Uint8Array): void {
+  const o = client.nsqd.opts;
+  const d = decodeIdentify(data);
+  if (d === null) throw new FatalClientError("E_BAD_BODY", "IDENTIFY failed to decode JSON body");
+  const bad = (what: string, v: number) => new FatalClientError("E_BAD_BODY", `IDENTIFY ${what} (${v}) is invalid`);
+
+  let heartbeat = client.heartbeatInterval;
+  const hb = d.heartbeat_interval;
+  if (hb === -1) heartbeat = 0;
+  else if (hb !== 0) {
+    if (hb < 1000 || hb > o.maxHeartbeatInterval) throw bad("heartbeat interval", hb);
+    heartbeat = hb;
+  }
+  let bufTimeout = client.outputBufferTimeout;
+  const bt = d.output_buffer_timeout;
+  if (bt === -1) bufTimeout = 0;
+  else if (bt !== 0) {
+    if (bt < o.minOutputBufferTimeout || bt > o.maxOutputBufferTimeout) throw bad("output buffer timeout", bt);
+    bufTimeout = bt;
+  }
+  let bufSize = client.outputBufferSize;
+  const bs = d.output_buffer_size;
+  if (bs === -1) {
+    bufSize = 1;
+    bufTimeout = 0;
+  } else if (bs !== 0) {
+    if (bs < 64 || bs > o.maxOutputBufferSize) throw bad("output buffer size", bs);
+    bufSize = bs;
+  }
+  if (d.sample_rate < 0 || d.sample_rate > 99) throw bad("sample rate", d.sample_rate);
+  let msgTimeout = client.msgTimeout;
+  if (d.msg_timeout !== 0) {
+    if (d.msg_timeout < 1000 || d.msg_timeout > o.maxMsgTimeout) throw bad("msg timeout", d.msg_timeout);
+    msgTimeout = d.msg_timeout;
+  }
+
+  client.clientId = d.client_id;
+  client.hostname = d.hostname;
+  client.userAgent = d.user_agent;
+  client.topologyRegion = d.topology_region;
+  client.topologyZone = d.topology_zone;
+  client.sampleRate = d.sample_rate;
+  client.msgTimeout = msgTimeout;
+  client.outputBufferSize = bufSize;
+  client.outputBufferTimeout = bufTimeout;
+  // Only the first IDENTIFY reconfigures the message pump in nsqd; the heartbeat follows it.
+  if (!client.identified) {
+    client.heartbeatInterval = heartbeat;
+    client.armHeartbeat();
+  }
+  client.identified = true;
+
+  if (!d.feature_negotiation) {
+    client.sendResponse(FrameType.Response, OK);
+    return;
+  }
+  // TLS, snappy and deflate are declined until they are built: a client that asks is told "false".
+  const resp = {
+    max_rdy_count: o.maxRdyCount,
+    version: NSQ_VERSION,
+    max_msg_timeout: o.maxMsgTimeout,
+    msg_timeout: client.msgTimeout,
+    tls_v1: false,
+    deflate: false,
+    deflate_level: Math.min(d.deflate_level > 0 ? d.deflate_level : 6, o.maxDeflateLevel),
+    max_deflate_level: o.maxDeflateLevel,
+    snappy: false,
+    sample_rate: client.sampleRate,
+    auth_required: false,
+    output_buffer_size: client.outputBufferSize,
+    output_buffer_timeout: client.outputBufferTimeout,
+    topology_region: o.topologyRegion,
+    topology_zone: o.topologyZone,
+  };
+  client.sendResponse(FrameType.Response, ascii(JSON.stringify(resp)));
+}
+
+function authLimit(client: Client, args: Uint8Array[]): number {
+  if (client.state !== ClientState.Connected) throw new FatalClientError("E_INVALID", "cannot AUTH in current state");
+  if (args.length !== 1) throw new FatalClientError("E_INVALID", "AUTH invalid number of parameters");
+  return client.nsqd.opts.maxBodySize;
+}
+
+function AUTH(_client: Client): void {
+  throw new FatalClientError("E_AUTH_DISABLED", "AUTH disabled");
+}
+
+// --- SUB / RDY / CLS ---
+
+function SUB(client: Client, args: Uint8Array[]): number {
+  if (client.state !== ClientState.Connected) throw new FatalClientError("E_INVALID", "cannot SUB in current state");
+  if (client.heartbeatInterval <= 0) throw new FatalClientError("E_INVALID", "cannot SUB with heartbeats disabled");
+  if (args.length < 3) throw new FatalClientError("E_INVALID", "SUB insufficient number of parameters");
+  const topicName = latin1(args[1]!);
+  if (!isValidTopicName(topicName)) {
+    throw new FatalClientError("E_BAD_TOPIC", `SUB topic name ${quote(topicName)} is not valid`);
+  }
+  const channelName = latin1(args[2]!);
+  if (!isValidChannelName(channelName)) {
+    throw new FatalClientError("E_BAD_CHANNEL", `SUB channel name ${quote(channelName)} is not valid`);
+  }
+  const topic = client.nsqd.getTopic(topicName);
+  if (topic.exiting) throw new FatalClientError("E_SUB_FAILED", "SUB failed to deleted topic/channel");
+  const channel = topic.getChannel(channelName);
+  if (channel.exiting) throw new FatalClientError("E_SUB_FAILED", "SUB failed to deleted topic/channel");
+  try {
+    channel.addClient(client);
+  } catch (e) {
+    throw new FatalClientError("E_SUB_FAILED", `SUB failed ${(e as Error).message}`);
+  }
+  client.state = ClientState.Subscribed;
+  client.channel = channel;
+  client.sendResponse(FrameType.Response, OK);
+  return NO_BODY;
+}
+
+function RDY(client: Client, args: Uint8Array[]): number {
+  if (client.state === ClientState.Closing) return NO_BODY; // nsqd ignores RDY after CLS
+  if (client.state !== ClientState.Subscribed) throw new FatalClientError("E_INVALID", "cannot RDY in current state");
+  let count = 1;
+  if (args.length > 1) {
+    count = parseBase10(args[1]!);
+    if (count < 0) throw new FatalClientError("E_INVALID", `RDY could not parse count ${latin1(args[1]!)}`);
+  }
+  const max = client.nsqd.opts.maxRdyCount;
+  // fatal on purpose: a client that thinks it has a larger window than it has would stall
+  if (count > max) throw new FatalClientError("E_INVALID", `RDY count ${count} out of range 0-${max}`);
+  client.setReadyCount(count);
+  return NO_BODY;
+}
+
+function CLS(client: Client): number {
+  if (client.state !== ClientState.Subscribed) throw new FatalClientError("E_INVALID", "cannot CLS in current state");
+  client.state = ClientState.Closing;
+  client.setReadyCount(0);
+  client.sendResponse(FrameType.Response, CLOSE_WAIT);
+  return NO_BODY;
+}
+
+// --- FIN / REQ / TOUCH ---
+
+function inFlightCommand(client: Client, args: Uint8Array[], name: string, params: number): string {
+  if (client.state !== ClientState.Subscribed && client.state !== ClientState.Closing) {
+    throw new FatalClientError("E_INVALID", `cannot ${name} in current state`);
+  }
+  if (args.length < params) throw new FatalClientError("E_INVALID", `${name} insufficient number of params`);
+  const id = args[1]!;
+  if (id.length !== MSG_ID_LENGTH) throw new FatalClientError("E_INVALID", "invalid message ID");
+  return idString(id);
+}
+
+function FIN(client: Client, args: Uint8Array[]): number {
+  const id = inFlightCommand(client, args, "FIN", 2);
+  try {
+    client.channel!.finish(client, id);
+  } catch (e) {
+    throw new ClientError("E_FIN_FAILED", `FIN ${id} failed ${(e as Error).message}`);
+  }
+  client.finished();
+  return NO_BODY;
+}
+
+function REQ(client: Client, args: Uint8Array[]): number {
+  const id = inFlightCommand(client, args, "REQ", 3);
+  const ms = parseBase10(args[2]!);
+  if (ms < 0) throw new FatalClientError("E_INVALID", `REQ could not parse timeout ${latin1(args[2]!)}`);
+  const max = client.nsqd.opts.maxReqTimeout;
+  const delay = Math.min(ms, max);
+  if (delay !== ms) client.nsqd.log.info(`[${client.remoteAddress}] REQ timeout ${ms}ms clamped to ${delay}ms`);
+  try {
+    client.channel!.requeue(client, id, delay);
+  } catch (e) {
+    throw new ClientError("E_REQ_FAILED", `REQ ${id} failed ${(e as Error).message}`);
+  }
+  client.requeued();
+  return NO_BODY;
+}
+
+function TOUCH(client: Client, args: Uint8Array[]): number {
+  const id = inFlightCommand(client, args, "TOUCH", 2);
+  try {
+    client.channel!.touch(client, id, client.msgTimeout);
+  } catch (e) {
+    throw new ClientError("E_TOUCH_FAILED", `TOUCH ${id} failed ${(e as Error).message}`);
+  }
+  return NO_BODY;
+}
+
+// --- PUB / MPUB / DPUB ---
+
+function topicParam(args: Uint8Array[], name: string, params: number, quirk = ""): string {
+  if (args.length < params) throw new FatalClientError("E_INVALID", `${name} insufficient number of parameters`);
+  const topic = latin1(args[1]!);
+  if (!isValidTopicName(topic)) {
+    throw new FatalClientError("E_BAD_TOPIC", `${quirk}${name} topic name ${quote(topic)} is not valid`);
+  }
+  return topic;
+}
+
+function pubLimit(client: Client, args: Uint8Array[], name: string, params: number): number {
+  topicParam(args, name, params);
+  return client.nsqd.opts.maxMsgSize;
+}
+
+/**
+ * Bodies arrive as views into the socket's read chunk (up to 512 KiB); a queued message would pin all
+ * of it, so the command's bytes are copied once, and MPUB's messages share that one copy.
+ */
+function own(data: Uint8Array): Uint8Array {
+  return data.byteLength === data.buffer.byteLength ? data : data.slice();
+}
+
+function publish(client: Client, topicName: string, msgs: Message[], code: string, name: string): void {
+  const topic = client.nsqd.getTopic(topicName);
+  try {
+    if (msgs.length === 1) topic.put(msgs[0]!);
+    else topic.putMany(msgs);
+  } catch (e) {
+    throw new FatalClientError(code, `${name} failed ${(e as Error).message}`);
+  }
+  client.pubCounts.set(topicName, (client.pubCounts.get(topicName) ?? 0) + msgs.length);
+  client.sendResponse(FrameType.Response, OK);
+}
+
+function PUB(client: Client, args: Uint8Array[], data: Uint8Array): void {
+  const topicName = latin1(args[1]!);
+  const topic = client.nsqd.getTopic(topicName);
+  publish(client, topicName, [topic.newMessage(own(data))], "E_PUB_FAILED", "PUB");
+}
+
+function mpubLimit(client: Client, args: Uint8Array[]): number {
+  const topicName = topicParam(args, "MPUB", 2, "E_BAD_TOPIC ");
+  client.nsqd.getTopic(topicName);
+  return client.nsqd.opts.maxBodySize;
+}
+
+function MPUB(client: Client, args: Uint8Array[], data: Uint8Array): void {
+  const o = client.nsqd.opts;
+  const bodies = parseMpubBody(data, o.maxMsgSize, o.maxBodySize);
+  const topicName = latin1(args[1]!);
+  const topic = client.nsqd.getTopic(topicName);
+  const now = Date.now();
+  const owned = own(data);
+  const msgs = new Array<Message>(bodies.length);
+  for (let i = 0; i < bodies.length; i++) {
+    const b = bodies[i]!;
+    const at = b.byteOffset - data.byteOffset;
+    msgs[i] = topic.newMessage(owned.subarray(at, at + b.length), now);
+  }
+  publish(client, topicName, msgs, "E_MPUB_FAILED", "MPUB");
+}
+
+function dpubLimit(client: Client, args: Uint8Array[]): number {
+  topicParam(args, "DPUB", 3);
+  const ms = parseBase10(args[2]!);
+  if (ms < 0) throw new FatalClientError("E_INVALID", `DPUB could not parse timeout ${latin1(args[2]!)}`);
+  const max = client.nsqd.opts.maxReqTimeout;
+  if (ms > max) throw new FatalClientError("E_INVALID", `DPUB timeout ${ms} out of range 0-${max}`);
+  return client.nsqd.opts.maxMsgSize;
+}
+
+function DPUB(client: Client, args: Uint8Array[], data: Uint8Array): void {
+  const topicName = latin1(args[1]!);
+  const topic = client.nsqd.getTopic(topicName);
+  const m = topic.newMessage(own(data));
+  m.deferred = parseBase10(args[2]!);
+  publish(client, topicName, [m], "E_DPUB_FAILED", "DPUB");
+}

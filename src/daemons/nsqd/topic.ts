@@ -1,0 +1,176 @@
+import { Deque } from "../../core/deque.ts";
+import { GuidFactory } from "../../core/protocol/guid.ts";
+import { decodeMessage, encodeMessage } from "../../core/protocol/message.ts";
+import { isEphemeral } from "../../core/protocol/names.ts";
+import type { BackendQueue } from "./backend.ts";
+import { Channel } from "./channel.ts";
+import { Message } from "./message.ts";
+import type { NSQD } from "./nsqd.ts";
+
+/** Messages moved from a topic's backlog to its channels per turn of the event loop. */
+const DRAIN_BATCH = 1024;
+
+/**
+ * A topic fans every message out to all of its channels, synchronously, as soon as it has a channel
+ * and is not paused. Until then, or while an older backlog is still being handed over, messages wait
+ * in the topic's own memory queue and backend, as nsqd's do.
+ */
+export class Topic {
+  readonly ephemeral: boolean;
+  paused = false;
+  exiting = false;
+  readonly channels = new Map<string, Channel>();
+  readonly memQ = new Deque<Message>();
+  readonly backend: BackendQueue;
+  messageCount = 0;
+  messageBytes = 0;
+  private readonly guid: GuidFactory;
+  private draining = false;
+
+  constructor(
+    readonly name: string,
+    private readonly nsqd: NSQD,
+  ) {
+    this.ephemeral = isEphemeral(name);
+    this.guid = new GuidFactory(nsqd.opts.nodeId);
+    this.backend = nsqd.openBackend(name, this.ephemeral);
+  }
+
+  get depth(): number {
+    return this.memQ.length + this.backend.depth();
+  }
+
+  newMessage(body: Uint8Array, now = Date.now()): Message {
+    return new Message(this.guid.next(now), body, now * 1e6);
+  }
+
+  /** Throws on a topic that is exiting or a backend that cannot take the message. */
+  put(m: Message): void {
+    if (this.exiting) throw new Error("exiting");
+    this.messageCount++;
+    this.messageBytes += m.body.length;
+    if (this.memQ.length === 0 && this.backend.depth() === 0 && this.canFanOut()) this.fanOut(m);
+    else this.enqueue(m);
+  }
+
+  /** MPUB: the batch was validated whole before it got here. */
+  putMany(ms: Message[]): void {
+    if (this.exiting) throw new Error("exiting");
+    for (const m of ms) this.put(m);
+  }
+
+  private canFanOut(): boolean {
+    return this.channels.size > 0 && !this.paused;
+  }
+
+  private enqueue(m: Message): void {
+    // Deferred messages keep their timer only in memory, so they stay there (nsqd does the same).
+    if (this.memQ.length < this.nsqd.opts.memQueueSize || m.deferred > 0) this.memQ.push(m);
+    else this.backend.put(encodeMessage(m));
+  }
+
+  private fanOut(m: Message): void {
+    let first = true;
+    let failure: unknown;
+    for (const c of this.channels.values()) {
+      try {
+        c.put(first ? m : m.copy());
+      } catch (e) {
+        failure ??= e;
+        this.nsqd.setHealth(e as Error);
+      }
+      first = false;
+    }
+    // At least once: a channel that could not take it makes the publish fail, so the publisher retries.
+    if (failure !== undefined) throw failure;
+  }
+
+  /** Hands the backlog to the channels in batches so a large one does not stall the event loop. */
+  private scheduleDrain(): void {
+    if (this.draining || this.depth === 0 || !this.canFanOut()) return;
+    this.draining = true;
+    setImmediate(() => {
+      this.draining = false;
+      let n = 0;
+      while (n < DRAIN_BATCH && this.canFanOut() && !this.exiting) {
+        let m = this.memQ.shift();
+        if (m === undefined) {
+          const rec = this.backend.depth() > 0 ? this.backend.readNext() : null;
+          if (rec === null) break;
+          try {
+            const f = decodeMessage(rec);
+            m = new Message(f.id, f.body, f.timestamp);
+            m.attempts = f.attempts;
+          } catch (e) {
+            this.nsqd.log.error(`TOPIC(${this.name}): failed to decode message - ${(e as Error).message}`);
+            continue;
+          }
+        }
+        try {
+          this.fanOut(m);
+        } catch (e) {
+          this.nsqd.log.error(`TOPIC(${this.name}): failed to put msg(${m.id}) to channel - ${(e as Error).message}`);
+        }
+        n++;
+      }
+      this.scheduleDrain();
+    });
+  }
+
+  getChannel(name: string): Channel {
+    let c = this.channels.get(name);
+    if (c === undefined) {
+      c = new Channel(this, name, this.nsqd);
+      this.channels.set(name, c);
+      this.nsqd.log.info(`TOPIC(${this.name}): new channel(${name})`);
+      this.nsqd.channelCreated(c);
+      this.scheduleDrain();
+    }
+    return c;
+  }
+
+  deleteChannel(name: string): boolean {
+    const c = this.channels.get(name);
+    if (c === undefined) return false;
+    this.channels.delete(name);
+    this.nsqd.log.info(`TOPIC(${this.name}): deleting channel ${name}`);
+    c.exit(true);
+    this.nsqd.channelDeleted(c);
+    if (this.ephemeral && this.channels.size === 0 && !this.exiting) this.nsqd.deleteTopic(this.name);
+    return true;
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  unpause(): void {
+    this.paused = false;
+    this.scheduleDrain();
+  }
+
+  empty(): void {
+    this.memQ.clear();
+    this.backend.empty();
+  }
+
+  exit(deleted: boolean): void {
+    this.exiting = true;
+    for (const c of this.channels.values()) c.exit(deleted);
+    if (deleted) {
+      this.channels.clear();
+      this.empty();
+      this.backend.delete();
+      return;
+    }
+    for (const m of this.memQ.drain()) {
+      try {
+        this.backend.put(encodeMessage(m));
+      } catch (e) {
+        this.nsqd.log.error(`TOPIC(${this.name}): failed to write message to backend - ${(e as Error).message}`);
+        break;
+      }
+    }
+    this.backend.close();
+  }
+}
