@@ -1,0 +1,612 @@
+import * as nodeFs from "node:fs";
+import {
+  formatMetaData, metaDataFileName, parseMetaData, readRecordLength, RECORD_HEADER_SIZE, segmentFileName,
+  segmentNumbers, writeRecord,
+} from "./format.ts";
+
+export type DiskQueueLogLevel = "debug" | "info" | "warn" | "error";
+
+/** The node:fs calls the queue makes; tests substitute failing ones. */
+export type DiskQueueFs = Pick<
+  typeof nodeFs,
+  | "openSync" | "closeSync" | "writeSync" | "readSync" | "fsyncSync" | "fstatSync" | "statSync" | "renameSync"
+  | "unlinkSync" | "readFileSync" | "readdirSync"
+>;
+
+export interface DiskQueueOptions {
+  /** Topic `<t>` or channel `<t>:<c>`. */
+  name: string;
+  dataPath: string;
+  /** nsqd default 104857600. */
+  maxBytesPerFile: number;
+  /** nsqd passes 26. */
+  minMsgSize: number;
+  /** nsqd passes --max-msg-size + 26. */
+  maxMsgSize: number;
+  /** fsync after this many reads + writes. */
+  syncEvery: number;
+  /** ms; fsync at least this often while there is activity. */
+  syncTimeout: number;
+  log?: (level: DiskQueueLogLevel, msg: string) => void;
+  /** Defaults to node:fs. */
+  fs?: DiskQueueFs;
+  /** Write buffer and read-ahead size in bytes; default 1 MiB. */
+  bufferSize?: number;
+}
+
+const DEFAULT_BUFFER_SIZE = 1 << 20;
+/** While the disk fails, a put re-tries at most this often; the sync timer re-tries too. */
+const RETRY_INTERVAL_MS = 100;
+
+const errCode = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | null)?.code;
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+
+/**
+ * A FIFO of byte records on disk, file-compatible with go-diskqueue v1.1 (nsqd's backend queue), run
+ * synchronously on the event loop. Writes are buffered and flushed once per microtask burst, reads come from
+ * a read-ahead buffer, and fsync + metadata follow go-diskqueue's syncEvery / syncTimeout policy.
+ *
+ * @example
+ * const q = new DiskQueue({ name: "t", dataPath: "/var/lib/nsq", maxBytesPerFile: 104857600,
+ *   minMsgSize: 26, maxMsgSize: 1048576 + 26, syncEvery: 2500, syncTimeout: 2000 });
+ * q.put(record);
+ * const next = q.readNext(); // Uint8Array | null
+ * q.close();
+ */
+export class DiskQueue {
+  readonly name: string;
+  private readonly dataPath: string;
+  private readonly maxBytesPerFile: number;
+  private readonly minMsgSize: number;
+  private readonly maxMsgSize: number;
+  private readonly syncEvery: number;
+  private readonly bufferSize: number;
+  private readonly fs: DiskQueueFs;
+  private readonly log: (level: DiskQueueLogLevel, msg: string) => void;
+  private readonly timer: ReturnType<typeof setInterval>;
+
+  private depthN = 0;
+  private readFileNum = 0;
+  private readPos = 0;
+  private writeFileNum = 0;
+  /** Includes bytes still in the write buffer. */
+  private writePos = 0;
+
+  private writeFd: number | null = null;
+  /**
+   * Holds the write file's records from wbufPos to writePos, whole, so readers find them at
+   * readPos - wbufPos; the first `wwritten` bytes are already in the file (after a partial write).
+   */
+  private wbuf: Uint8Array | null = null;
+  private wlen = 0;
+  private wwritten = 0;
+  private wbufPos = 0;
+  private fsyncPending = false;
+  private flushQueued = false;
+
+  private readFd: number | null = null;
+  /** The size of the read file once it is no longer the write file. */
+  private readFileSize = 0;
+  private rbuf: Uint8Array | null = null;
+  /** rbuf holds the read file's bytes [rbufPos, rbufPos + rlen). */
+  private rbufPos = 0;
+  private rlen = 0;
+
+  private count = 0;
+  private needSync = false;
+  private healthErr: Error | null = null;
+  private lastRetry = 0;
+  private active = false;
+  private closed = false;
+
+  constructor(opts: DiskQueueOptions) {
+    if (!(opts.maxBytesPerFile > 0 && opts.minMsgSize >= 0 && opts.maxMsgSize >= opts.minMsgSize)) {
+      throw new RangeError(`DISKQUEUE(${opts.name}) invalid size limits`);
+    }
+    if (!(opts.syncEvery >= 1 && opts.syncTimeout > 0)) {
+      throw new RangeError(`DISKQUEUE(${opts.name}) syncEvery must be >= 1 and syncTimeout > 0`);
+    }
+    this.name = opts.name;
+    this.dataPath = opts.dataPath;
+    this.maxBytesPerFile = opts.maxBytesPerFile;
+    this.minMsgSize = opts.minMsgSize;
+    this.maxMsgSize = opts.maxMsgSize;
+    this.syncEvery = opts.syncEvery;
+    this.bufferSize = opts.bufferSize ?? DEFAULT_BUFFER_SIZE;
+    this.fs = opts.fs ?? nodeFs;
+    this.log = opts.log ?? (() => {});
+
+    this.retrieveMetaData();
+    this.checkTailCorruption();
+    if (this.needSync) this.sync();
+
+    this.timer = setInterval(() => this.tick(), opts.syncTimeout);
+    this.timer.unref();
+  }
+
+  /** The last write, fsync or metadata error not yet recovered from; while set, `put` throws it. */
+  get health(): Error | null {
+    return this.healthErr;
+  }
+
+  depth(): number {
+    return this.depthN;
+  }
+
+  /**
+   * Appends one record. Throws on a size outside [minMsgSize, maxMsgSize], after close, and while the disk is
+   * failing; records accepted before a failure stay buffered and are written once the disk recovers.
+   */
+  put(data: Uint8Array): void {
+    if (this.closed) throw new Error("exiting");
+    const n = data.length;
+    if (n < this.minMsgSize || n > this.maxMsgSize) {
+      throw new RangeError(
+        `invalid message write size (${n}) minMsgSize=${this.minMsgSize} maxMsgSize=${this.maxMsgSize}`,
+      );
+    }
+    if (this.healthErr !== null && !this.retry()) throw this.healthErr;
+
+    const total = RECORD_HEADER_SIZE + n;
+    if (this.writePos > 0 && this.writePos + total > this.maxBytesPerFile) {
+      this.roll();
+      if (this.healthErr !== null) throw this.healthErr;
+    }
+    let buf = this.wbuf ?? (this.wbuf = new Uint8Array(Math.max(this.bufferSize, total)));
+    if (this.wlen + total > buf.length) {
+      this.flush();
+      if (this.healthErr !== null) throw this.healthErr;
+      if (total > buf.length) buf = this.wbuf = new Uint8Array(total);
+    }
+    this.wlen = writeRecord(buf, this.wlen, data);
+    this.writePos += total;
+    this.depthN++;
+    this.count++;
+    this.active = true;
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushTask);
+    }
+    if (this.count >= this.syncEvery) this.sync();
+  }
+
+  /**
+   * The next record, or null when the queue is empty. The returned bytes are a fresh copy. Advances the read
+   * position, deletes a segment once read past, and routes a corrupt segment to `<file>.bad`.
+   */
+  readNext(): Uint8Array | null {
+    if (this.closed) return null;
+    for (;;) {
+      const wf = this.writeFileNum;
+      if (!(this.readFileNum < wf || (this.readFileNum === wf && this.readPos < this.writePos))) return null;
+      let rec: Uint8Array | null;
+      if (this.readFileNum === wf && this.readPos >= this.wbufPos) {
+        const at = this.readPos - this.wbufPos + RECORD_HEADER_SIZE;
+        rec = this.wbuf!.slice(at, at + readRecordLength(this.wbuf!, at - RECORD_HEADER_SIZE));
+      } else {
+        rec = this.readFromFile();
+        if (rec === null) continue;
+      }
+      this.moveForward(RECORD_HEADER_SIZE + rec.length);
+      return rec;
+    }
+  }
+
+  /** Writes buffered records to the segment file, without fsync. A failure sets `health`; nothing is lost. */
+  flush(): void {
+    if (this.wlen === 0) return;
+    const buf = this.wbuf!;
+    try {
+      this.writeFd ??= this.openWriteFile();
+      while (this.wwritten < this.wlen) {
+        const n = this.fs.writeSync(this.writeFd, buf, this.wwritten, this.wlen - this.wwritten);
+        if (n <= 0) throw new Error(`short write to ${this.fileName(this.writeFileNum)}`);
+        this.wwritten += n;
+        this.fsyncPending = true;
+      }
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.wbufPos += this.wlen;
+    this.wlen = this.wwritten = 0;
+  }
+
+  /** flush + fsync the write file + persist metadata. A failure sets `health`; success clears it. */
+  sync(): void {
+    this.flush();
+    if (this.wlen > 0) return; // metadata must not claim bytes the file does not have
+    try {
+      if (this.fsyncPending && this.writeFd !== null) this.fs.fsyncSync(this.writeFd);
+      this.fsyncPending = false;
+      this.persistMetaData();
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.count = 0;
+    this.needSync = false;
+    if (this.healthErr !== null) {
+      this.log("info", `DISKQUEUE(${this.name}) writes recovered after: ${this.healthErr.message}`);
+      this.healthErr = null;
+    }
+  }
+
+  /** go-diskqueue Empty: deletes every segment and the metadata, then continues at writeFileNum + 1. */
+  empty(): void {
+    if (this.closed) throw new Error("exiting");
+    this.log("info", `DISKQUEUE(${this.name}): emptying`);
+    this.skipToNextRWFile();
+    this.unlink(this.metaDataPath(), "metadata file");
+    this.count = 0;
+  }
+
+  /** Flushes, fsyncs and persists metadata, then releases fds and the timer. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.log("info", `DISKQUEUE(${this.name}): closing`);
+    clearInterval(this.timer);
+    this.flush();
+    if (this.wlen > 0) this.dropUnwritten();
+    this.sync();
+    this.closeReadFile();
+    this.closeWriteFile();
+    this.wbuf = this.rbuf = null;
+  }
+
+  /** Closes and removes the segments and metadata (go-diskqueue Empty + Delete, as nsqd deletes a queue). */
+  delete(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.log("info", `DISKQUEUE(${this.name}): deleting`);
+    clearInterval(this.timer);
+    this.skipToNextRWFile();
+    this.unlink(this.metaDataPath(), "metadata file");
+    this.wbuf = this.rbuf = null;
+  }
+
+  private readonly flushTask = (): void => {
+    this.flushQueued = false;
+    if (this.closed) return;
+    this.flush();
+    if (this.needSync) this.sync();
+  };
+
+  private tick(): void {
+    if (this.count > 0 || this.needSync || this.healthErr !== null) this.sync();
+    // an idle queue gives its buffers back: nsqd holds one queue per topic and channel
+    if (!this.active && this.wlen === 0) {
+      this.wbuf = this.rbuf = null;
+      this.rlen = 0;
+    }
+    this.active = false;
+  }
+
+  private retry(): boolean {
+    const now = performance.now();
+    if (now - this.lastRetry < RETRY_INTERVAL_MS) return false;
+    this.lastRetry = now;
+    this.sync();
+    return this.healthErr === null;
+  }
+
+  private fail(err: unknown): void {
+    const e = asError(err);
+    if (this.healthErr === null) {
+      this.log("error", `DISKQUEUE(${this.name}) write failed, rejecting puts until it recovers - ${e.message}`);
+    }
+    this.healthErr = e;
+  }
+
+  private roll(): void {
+    this.flush();
+    if (this.wlen > 0) return;
+    const old = this.writeFileNum;
+    // a reader exactly at the end of the rolled file steps over it now; reading on would hit EOF and
+    // rename a healthy file to .bad (go-diskqueue #38, #42)
+    const caughtUp = this.readFileNum === old && this.readPos === this.writePos;
+    if (this.readFileNum === old) this.readFileSize = this.writePos;
+    this.writeFileNum++;
+    this.writePos = 0;
+    this.wbufPos = 0;
+    if (caughtUp) this.finishReadFile();
+    this.sync(); // fsyncs the old file, whose fd is still open, and persists the new positions
+    this.closeWriteFile();
+  }
+
+  private readFromFile(): Uint8Array | null {
+    const fileNum = this.readFileNum;
+    try {
+      if (this.readFd === null) {
+        const fn = this.fileName(fileNum);
+        this.readFd = this.fs.openSync(fn, "r");
+        this.log("info", `DISKQUEUE(${this.name}): readOne() opened ${fn}`);
+        if (fileNum < this.writeFileNum) this.readFileSize = this.fs.fstatSync(this.readFd).size;
+        this.rlen = 0;
+      }
+    } catch (err) {
+      this.handleReadError(err);
+      return null;
+    }
+    // a completed file ends at its size, whatever maxBytesPerFile was when it was written
+    const end = fileNum < this.writeFileNum ? this.readFileSize : this.wbufPos;
+    if (this.readPos === end) {
+      // metadata saved exactly at the end of a completed file (go-diskqueue #38, #42): not corruption
+      this.finishReadFile();
+      this.checkTailCorruption();
+      if (this.needSync) this.sync();
+      return null;
+    }
+    try {
+      if (this.readPos > end) throw new Error(`read position beyond end of file (${end})`);
+      if (!this.fill(RECORD_HEADER_SIZE, end)) throw new Error("EOF in record header");
+      const n = readRecordLength(this.rbuf!, this.readPos - this.rbufPos);
+      if (n < this.minMsgSize || n > this.maxMsgSize) throw new Error(`invalid message read size (${n})`);
+      if (!this.fill(RECORD_HEADER_SIZE + n, end)) throw new Error("unexpected EOF in record");
+      const at = this.readPos - this.rbufPos + RECORD_HEADER_SIZE;
+      return this.rbuf!.slice(at, at + n);
+    } catch (err) {
+      this.handleReadError(err);
+      return null;
+    }
+  }
+
+  /** Makes rbuf hold the n bytes at readPos, reading ahead up to `end`; false when the file is too short. */
+  private fill(n: number, end: number): boolean {
+    if (this.readPos >= this.rbufPos && this.readPos + n <= this.rbufPos + this.rlen) return true;
+    if (this.readPos + n > end) return false;
+    const want = Math.min(Math.max(this.bufferSize, n), end - this.readPos);
+    if (this.rbuf === null || this.rbuf.length < want) {
+      this.rbuf = new Uint8Array(Math.max(this.bufferSize, n));
+    }
+    let got = 0;
+    while (got < want) {
+      const r = this.fs.readSync(this.readFd!, this.rbuf, got, want - got, this.readPos + got);
+      if (r === 0) break;
+      got += r;
+    }
+    this.rbufPos = this.readPos;
+    this.rlen = got;
+    return got >= n;
+  }
+
+  private moveForward(total: number): void {
+    this.readPos += total;
+    this.depthN--;
+    this.count++;
+    this.active = true;
+    if (this.readFileNum < this.writeFileNum && this.readPos >= this.readFileSize) this.finishReadFile();
+    this.checkTailCorruption();
+    if (this.needSync || this.count >= this.syncEvery) this.sync();
+  }
+
+  /** The reader is done with its file: delete it and move to the next one. */
+  private finishReadFile(): void {
+    this.closeReadFile();
+    this.unlink(this.fileName(this.readFileNum), "data file");
+    this.readFileNum++;
+    this.readPos = 0;
+    this.needSync = true;
+  }
+
+  private handleReadError(err: unknown): void {
+    const fn = this.fileName(this.readFileNum);
+    this.log("error", `DISKQUEUE(${this.name}) reading at ${this.readPos} of ${fn} - ${asError(err).message}`);
+    this.closeReadFile();
+    if (errCode(err) === "ENOENT" && this.readFileNum < this.writeFileNum) {
+      // jump over the whole gap at once rather than one error per missing number (nsq#1033)
+      const next = this.listSegments().find((n) => n > this.readFileNum && n <= this.writeFileNum);
+      this.readFileNum = next ?? this.writeFileNum;
+    } else {
+      if (this.readFileNum === this.writeFileNum) {
+        // the write file is unreadable: writing continues in a new file, which starts with the records
+        // still buffered (they are intact; go-diskqueue would have lost them with the bad file)
+        this.closeWriteFile();
+        this.writeFileNum++;
+        this.writePos = this.wlen;
+        this.wbufPos = this.wwritten = 0;
+      }
+      const bad = `${fn}.bad`;
+      this.log("warn", `DISKQUEUE(${this.name}) jump to next file and saving bad file as ${bad}`);
+      try {
+        this.fs.renameSync(fn, bad);
+      } catch (e) {
+        this.log("error", `DISKQUEUE(${this.name}) failed to rename bad diskqueue file ${fn} to ${bad} - ${e}`);
+      }
+      this.readFileNum++;
+    }
+    this.readPos = 0;
+    this.needSync = true;
+    this.checkTailCorruption();
+    this.sync();
+  }
+
+  private checkTailCorruption(): void {
+    const rf = this.readFileNum;
+    const wf = this.writeFileNum;
+    if (rf < wf || (rf === wf && this.readPos < this.writePos)) return;
+    if (this.depthN !== 0) {
+      this.log(
+        "error",
+        this.depthN < 0
+          ? `DISKQUEUE(${this.name}) negative depth at tail (${this.depthN}), metadata corruption, resetting 0...`
+          : `DISKQUEUE(${this.name}) positive depth at tail (${this.depthN}), data loss, resetting 0...`,
+      );
+      this.depthN = 0;
+      this.needSync = true;
+    }
+    if (rf !== wf || this.readPos !== this.writePos) {
+      if (rf > wf) {
+        this.log("error", `DISKQUEUE(${this.name}) readFileNum > writeFileNum (${rf} > ${wf}), corruption, skipping to next writeFileNum and resetting 0...`);
+      } else {
+        this.log("error", `DISKQUEUE(${this.name}) readPos > writePos (${this.readPos} > ${this.writePos}), corruption, skipping to next writeFileNum and resetting 0...`);
+      }
+      this.skipToNextRWFile();
+      this.needSync = true;
+    }
+  }
+
+  /** Deletes the segments from readFileNum to writeFileNum and restarts both ends in a fresh file. */
+  private skipToNextRWFile(): void {
+    this.closeReadFile();
+    this.closeWriteFile();
+    for (const n of this.listSegments()) {
+      if (n >= this.readFileNum && n <= this.writeFileNum) this.unlink(this.fileName(n), "data file");
+    }
+    this.writeFileNum++;
+    this.writePos = this.wbufPos = this.wlen = this.wwritten = 0;
+    this.readFileNum = this.writeFileNum;
+    this.readPos = 0;
+    this.depthN = 0;
+    this.fsyncPending = false;
+    this.healthErr = null; // nothing is pending any more
+  }
+
+  /** Close with a failing disk: the buffered records cannot be kept, so account for them as gone. */
+  private dropUnwritten(): void {
+    const sameFile = this.readFileNum === this.writeFileNum;
+    let at = sameFile ? Math.max(0, this.readPos - this.wbufPos) : 0;
+    let unread = 0;
+    while (at < this.wlen) {
+      at += RECORD_HEADER_SIZE + readRecordLength(this.wbuf!, at);
+      unread++;
+    }
+    this.log(
+      "error",
+      `DISKQUEUE(${this.name}) closing with ${this.wlen - this.wwritten} bytes unwritten, ${unread} unread records lost - ${this.healthErr?.message}`,
+    );
+    this.depthN -= unread;
+    this.writePos = this.wbufPos;
+    if (sameFile && this.readPos > this.writePos) this.readPos = this.writePos;
+    this.wlen = this.wwritten = 0;
+  }
+
+  private retrieveMetaData(): void {
+    const metaPath = this.metaDataPath();
+    let text: string | null = null;
+    try {
+      text = this.fs.readFileSync(metaPath, "utf8") as string;
+    } catch (err) {
+      if (errCode(err) !== "ENOENT") {
+        this.log("error", `DISKQUEUE(${this.name}) failed to retrieveMetaData - ${asError(err).message}`);
+      }
+    }
+    const meta = text === null ? null : parseMetaData(text);
+    if (meta !== null) {
+      this.depthN = meta.depth;
+      this.readFileNum = meta.readFileNum;
+      this.readPos = meta.readPos;
+      this.writeFileNum = meta.writeFileNum;
+      this.writePos = meta.writePos;
+    } else {
+      if (text !== null) this.log("error", `DISKQUEUE(${this.name}) failed to parse metadata ${metaPath}`);
+      // segments without metadata: a crash before the first sync, or after Empty removed the metadata.
+      // Read them all; go-diskqueue would start at file 0 and overwrite it.
+      const nums = this.listSegments();
+      if (nums.length > 0) {
+        this.log("warn", `DISKQUEUE(${this.name}) no metadata, recovering segments ${nums[0]}..${nums.at(-1)}`);
+        this.readFileNum = nums[0]!;
+        this.writeFileNum = nums.at(-1)!;
+      }
+    }
+
+    // unsynced metadata at a crash leaves the write file longer than writePos: write on in a new file and let
+    // the reader salvage the tail (duplicates possible). A shorter or missing file gets the same treatment
+    // rather than a write at the wrong offset.
+    const fn = this.fileName(this.writeFileNum);
+    let size = 0;
+    try {
+      size = this.fs.statSync(fn).size;
+    } catch (err) {
+      if (errCode(err) !== "ENOENT") this.log("error", `DISKQUEUE(${this.name}) stat ${fn} - ${asError(err).message}`);
+    }
+    if (size !== this.writePos) {
+      this.log(
+        "warn",
+        `DISKQUEUE(${this.name}) ${fn} metadata writePos ${this.writePos} != file size of ${size}, skipping to new file`,
+      );
+      this.writeFileNum++;
+      this.writePos = 0;
+    }
+    this.wbufPos = this.writePos;
+  }
+
+  private persistMetaData(): void {
+    const metaPath = this.metaDataPath();
+    const tmp = `${metaPath}.${Math.floor(Math.random() * Number.MAX_SAFE_INTEGER)}.tmp`;
+    const text = formatMetaData({
+      depth: this.depthN,
+      readFileNum: this.readFileNum,
+      readPos: this.readPos,
+      writeFileNum: this.writeFileNum,
+      writePos: this.writePos,
+    });
+    const fd = this.fs.openSync(tmp, "w", 0o600);
+    try {
+      this.fs.writeSync(fd, text);
+      this.fs.fsyncSync(fd);
+    } catch (err) {
+      this.fs.closeSync(fd);
+      this.unlink(tmp, "metadata tmp file");
+      throw err;
+    }
+    this.fs.closeSync(fd);
+    this.fs.renameSync(tmp, metaPath);
+  }
+
+  private openWriteFile(): number {
+    const fn = this.fileName(this.writeFileNum);
+    const fd = this.fs.openSync(fn, "a", 0o600);
+    this.log("info", `DISKQUEUE(${this.name}): writeOne() opened ${fn}`);
+    return fd;
+  }
+
+  private closeWriteFile(): void {
+    if (this.writeFd === null) return;
+    this.closeFd(this.writeFd);
+    this.writeFd = null;
+  }
+
+  private closeReadFile(): void {
+    this.rlen = 0;
+    if (this.readFd === null) return;
+    this.closeFd(this.readFd);
+    this.readFd = null;
+  }
+
+  private closeFd(fd: number): void {
+    try {
+      this.fs.closeSync(fd);
+    } catch (err) {
+      this.log("error", `DISKQUEUE(${this.name}) close - ${asError(err).message}`);
+    }
+  }
+
+  private unlink(path: string, what: string): void {
+    try {
+      this.fs.unlinkSync(path);
+    } catch (err) {
+      if (errCode(err) !== "ENOENT") {
+        this.log("error", `DISKQUEUE(${this.name}) failed to remove ${what} ${path} - ${asError(err).message}`);
+      }
+    }
+  }
+
+  private listSegments(): number[] {
+    try {
+      return segmentNumbers(this.fs.readdirSync(this.dataPath) as string[], this.name);
+    } catch (err) {
+      this.log("error", `DISKQUEUE(${this.name}) failed to list ${this.dataPath} - ${asError(err).message}`);
+      return [];
+    }
+  }
+
+  private fileName(fileNum: number): string {
+    return segmentFileName(this.dataPath, this.name, fileNum);
+  }
+
+  private metaDataPath(): string {
+    return metaDataFileName(this.dataPath, this.name);
+  }
+}
