@@ -39,7 +39,8 @@ const dec = new TextDecoder();
 const b = (s: string) => enc.encode(s);
 const s = (x: Uint8Array | null) => (x === null ? null : dec.decode(x));
 /** A payload of exactly `n` bytes that names itself. */
-const sized = (tag: string | number, n: number) => b(String(tag).padEnd(n, "."));
+const str = (tag: string | number, n: number) => String(tag).padEnd(n, ".");
+const sized = (tag: string | number, n: number) => b(str(tag, n));
 
 function records(...payloads: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(payloads.reduce((n, p) => n + 4 + p.length, 0));
@@ -150,7 +151,7 @@ describe("put and readNext", () => {
     await tick();
     expect(writes).toBe(1);
     expect(fs.statSync(seg(dir, 0)).size).toBe(50 * 14);
-    expect(drain(q)).toEqual(Array.from({ length: 50 }, (_, i) => s(sized(i, 10))));
+    expect(drain(q)).toEqual(Array.from({ length: 50 }, (_, i) => str(i, 10)));
   });
 
   test("returned records are copies the caller owns", () => {
@@ -181,7 +182,7 @@ describe("put and readNext", () => {
     q.put(sized("small", 20));
     q.put(sized("big", 500));
     q.put(sized("small2", 30));
-    expect(drain(q)).toEqual([s(sized("small", 20)), s(sized("big", 500)), s(sized("small2", 30))]);
+    expect(drain(q)).toEqual([str("small", 20), str("big", 500), str("small2", 30)]);
     q.close();
     expect(fs.statSync(seg(dir, 0)).size).toBe(24 + 504 + 34);
   });
@@ -209,7 +210,7 @@ describe("segment files", () => {
     q.close();
     expect([0, 1, 2].map((n) => fs.statSync(seg(dir, n)).size)).toEqual([14, 304, 14]);
     const r = open({ dataPath: dir, maxBytesPerFile: 100 });
-    expect(drain(r)).toEqual([s(sized("a", 10)), s(sized("huge", 300)), s(sized("b", 10))]);
+    expect(drain(r)).toEqual([str("a", 10), str("huge", 300), str("b", 10)]);
   });
 
   test("a consumed segment is deleted as the reader moves past it", async () => {
@@ -233,14 +234,14 @@ describe("segment files", () => {
     for (let i = 0; i < 25; i++) q.put(sized(i, 10));
     q.close();
     const smaller = open({ dataPath: dir, maxBytesPerFile: 3 * 14 });
-    expect(drain(smaller)).toEqual(Array.from({ length: 25 }, (_, i) => s(sized(i, 10))));
+    expect(drain(smaller)).toEqual(Array.from({ length: 25 }, (_, i) => str(i, 10)));
     smaller.close();
 
     const old = tmp(); // go-diskqueue v1.0.0 rolled after passing the limit
     fs.writeFileSync(seg(old, 0), records(sized("a", 60), sized("b", 60)));
     fs.writeFileSync(seg(old, 1), records(sized("c", 10)));
     fs.writeFileSync(metaDataFileName(old, "t"), "3\n0,0\n1,14\n");
-    expect(drain(open({ dataPath: old, maxBytesPerFile: 100 }))).toEqual([s(sized("a", 60)), s(sized("b", 60)), s(sized("c", 10))]);
+    expect(drain(open({ dataPath: old, maxBytesPerFile: 100 }))).toEqual([str("a", 60), str("b", 60), str("c", 10)]);
   });
 });
 
@@ -254,7 +255,7 @@ describe("go-diskqueue #38 / #42: a reader caught up at a roll boundary", () => 
       for (let i = 0; i < 9; i++) {
         q.put(sized(i, 10));
         if (flushed) await tick();
-        expect(s(q.readNext())).toBe(s(sized(i, 10)));
+        expect(s(q.readNext())).toBe(str(i, 10));
         expect(q.depth()).toBe(0);
       }
       await tick();
@@ -269,12 +270,12 @@ describe("go-diskqueue #38 / #42: a reader caught up at a roll boundary", () => 
     const q = open({ dataPath: dir, maxBytesPerFile: 100 });
     q.put(sized("m1", 60));
     await tick();
-    expect(s(q.readNext())).toBe(s(sized("m1", 60))); // reader at 64, still in the write file
+    expect(s(q.readNext())).toBe(str("m1", 60)); // reader at 64, still in the write file
     q.put(sized("m2", 60)); // 64 + 64 > 100: rolls
     await tick();
-    expect(s(q.readNext())).toBe(s(sized("m2", 60)));
+    expect(s(q.readNext())).toBe(str("m2", 60));
     q.put(sized("m3", 10));
-    expect(s(q.readNext())).toBe(s(sized("m3", 10)));
+    expect(s(q.readNext())).toBe(str("m3", 10));
     noBad(dir);
     expect(q.logs.filter((l) => l.startsWith("error"))).toEqual([]);
   });
@@ -285,7 +286,7 @@ describe("go-diskqueue #38 / #42: a reader caught up at a roll boundary", () => 
     fs.writeFileSync(seg(dir, 1), records(sized("c", 10)));
     fs.writeFileSync(metaDataFileName(dir, "t"), "1\n0,28\n1,14\n");
     const q = open({ dataPath: dir, maxBytesPerFile: 1000 });
-    expect(drain(q)).toEqual([s(sized("c", 10))]);
+    expect(drain(q)).toEqual([str("c", 10)]);
     noBad(dir);
     expect(fs.existsSync(seg(dir, 0))).toBe(false);
     expect(q.logs.filter((l) => l.startsWith("error"))).toEqual([]);
@@ -300,7 +301,7 @@ describe("go-diskqueue #38 / #42: a reader caught up at a roll boundary", () => 
     q.close();
     const r = open({ dataPath: dir, maxBytesPerFile: 28 });
     r.put(sized("c", 10)); // rolls with the reader exactly at the end
-    expect(drain(r)).toEqual([s(sized("c", 10))]);
+    expect(drain(r)).toEqual([str("c", 10)]);
     noBad(dir);
   });
 });
@@ -312,8 +313,8 @@ describe("close, reopen, sync", () => {
     for (let i = 0; i < 12; i++) q.put(sized(i, 10));
     expect(drain(q).length).toBe(12);
     for (let i = 12; i < 22; i++) q.put(sized(i, 10));
-    expect(s(q.readNext())).toBe(s(sized(12, 10)));
-    expect(s(q.readNext())).toBe(s(sized(13, 10)));
+    expect(s(q.readNext())).toBe(str(12, 10));
+    expect(s(q.readNext())).toBe(str(13, 10));
     q.close();
     q.close();
     q = open({ dataPath: dir, maxBytesPerFile: 5 * 14 });
@@ -321,7 +322,7 @@ describe("close, reopen, sync", () => {
     q.close();
     q = open({ dataPath: dir, maxBytesPerFile: 5 * 14 });
     expect(q.depth()).toBe(8);
-    expect(drain(q)).toEqual(Array.from({ length: 8 }, (_, i) => s(sized(i + 14, 10))));
+    expect(drain(q)).toEqual(Array.from({ length: 8 }, (_, i) => str(i + 14, 10)));
     q.close();
     q = open({ dataPath: dir, maxBytesPerFile: 5 * 14 });
     expect(q.depth()).toBe(0);
@@ -389,7 +390,7 @@ describe("close, reopen, sync", () => {
     const r = open({ dataPath: crashed });
     expect(r.logs.some((l) => l.includes("metadata writePos 42 != file size of 70, skipping to new file"))).toBe(true);
     r.put(b("after"));
-    expect(drain(r)).toEqual([...Array.from({ length: 5 }, (_, i) => s(sized(i, 10))), "after"]);
+    expect(drain(r)).toEqual([...Array.from({ length: 5 }, (_, i) => str(i, 10)), "after"]);
     expect(r.depth()).toBe(0);
     r.close();
     expect(files(crashed)).toEqual(["t.diskqueue.000001.dat", "t.diskqueue.meta.dat"]);
@@ -422,7 +423,7 @@ describe("corruption", () => {
     fs.writeSync(fd, new Uint8Array([0xff, 0xff, 0xff, 0xff]), 0, 4, 14); // record 4's length
     fs.closeSync(fd);
     const q = open({ dataPath: dir, maxBytesPerFile: 3 * 14, maxMsgSize: 100 });
-    expect(drain(q)).toEqual([0, 1, 2, 3, 6, 7].map((i) => s(sized(i, 10))));
+    expect(drain(q)).toEqual([0, 1, 2, 3, 6, 7].map((i) => str(i, 10)));
     expect(bad(dir)).toEqual(["t.diskqueue.000001.dat.bad"]);
     expect(q.logs.some((l) => l.includes("reading at 14 of") && l.includes("invalid message read size (-1)"))).toBe(true);
     expect(q.logs.some((l) => l.includes("positive depth at tail (2), data loss, resetting 0"))).toBe(true);
@@ -436,7 +437,7 @@ describe("corruption", () => {
     threeFiles(dir);
     fs.truncateSync(seg(dir, 0), 14 + 7);
     const q = open({ dataPath: dir, maxBytesPerFile: 3 * 14, maxMsgSize: 100 });
-    expect(drain(q)).toEqual([0, 3, 4, 5, 6, 7].map((i) => s(sized(i, 10))));
+    expect(drain(q)).toEqual([0, 3, 4, 5, 6, 7].map((i) => str(i, 10)));
     expect(bad(dir)).toEqual(["t.diskqueue.000000.dat.bad"]);
   });
 
@@ -450,7 +451,7 @@ describe("corruption", () => {
     fs.closeSync(fd);
     q.put(sized(3, 10));
     q.put(sized(4, 10)); // buffered, not yet written
-    expect(drain(q)).toEqual([0, 3, 4].map((i) => s(sized(i, 10))));
+    expect(drain(q)).toEqual([0, 3, 4].map((i) => str(i, 10)));
     expect(bad(dir)).toEqual(["t.diskqueue.000000.dat.bad"]);
     q.put(sized(5, 10));
     q.close();
@@ -554,8 +555,8 @@ describe("write errors", () => {
     expect(() => q.put(sized("rejected", 10))).toThrow("ENOSPC");
     expect(q.depth()).toBe(4);
     expect(q.logs.filter((l) => l.includes("write failed"))).toHaveLength(1);
-    expect(s(q.readNext())).toBe(s(sized(0, 10))); // reading goes on meanwhile
-    expect(s(q.readNext())).toBe(s(sized(1, 10)));
+    expect(s(q.readNext())).toBe(str(0, 10)); // reading goes on meanwhile
+    expect(s(q.readNext())).toBe(str(1, 10));
 
     await sleep(100); // timer retries fail quietly
     expect(q.health).not.toBeNull();
@@ -567,7 +568,7 @@ describe("write errors", () => {
     q.close();
     expect(fs.readFileSync(seg(dir, 0))).toEqual(Buffer.from(records(...[0, 1, 2, 3, 4].map((i) => sized(i, 10)))));
     const r = open({ dataPath: dir });
-    expect(drain(r)).toEqual([2, 3, 4].map((i) => s(sized(i, 10))));
+    expect(drain(r)).toEqual([2, 3, 4].map((i) => str(i, 10)));
   });
 
   test("a put retries the flush itself, at most every 100 ms", async () => {
@@ -585,7 +586,7 @@ describe("write errors", () => {
     expect(() => q.put(sized(2, 10))).toThrow("ENOSPC"); // too soon
     await sleep(110);
     q.put(sized(2, 10));
-    expect(drain(q)).toEqual([0, 1, 2].map((i) => s(sized(i, 10))));
+    expect(drain(q)).toEqual([0, 1, 2].map((i) => str(i, 10)));
   });
 
   test("a full buffer on a failing disk refuses the put that does not fit", () => {
@@ -598,7 +599,7 @@ describe("write errors", () => {
     state.failing = false;
     q.sync();
     expect(q.health).toBeNull();
-    expect(drain(q)).toEqual([0, 1, 2, 3].map((i) => s(sized(i, 10))));
+    expect(drain(q)).toEqual([0, 1, 2, 3].map((i) => str(i, 10)));
   });
 
   test("closing on a dead disk drops only what could not be written and says so", () => {
@@ -613,7 +614,7 @@ describe("write errors", () => {
     expect(q.logs.some((l) => l.includes("14 bytes unwritten, 1 unread records lost"))).toBe(true);
     state.failing = false;
     const r = open({ dataPath: dir });
-    expect(drain(r)).toEqual([0, 1].map((i) => s(sized(i, 10))));
+    expect(drain(r)).toEqual([0, 1].map((i) => str(i, 10)));
   });
 });
 
