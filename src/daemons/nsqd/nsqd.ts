@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { DirLock } from "../../core/dirlock.ts";
 import { DiskQueue } from "../../core/diskqueue/index.ts";
 import type { Logger } from "../../core/log.ts";
-import { formatAddress, parseListenAddress } from "../../core/net.ts";
+import { formatAddress, type ListenAddress, parseListenAddress } from "../../core/net.ts";
 import { MSG_HEADER_LENGTH } from "../../core/protocol/message.ts";
 import { isValidChannelName, isValidTopicName } from "../../core/protocol/names.ts";
 import { type BackendQueue, DropBackend } from "./backend.ts";
@@ -28,6 +28,7 @@ export class NSQD {
   readonly dataPath: string;
   health: string | null = null;
   private tcp: TcpListener | null = null;
+  private tcpListen: ListenAddress | null = null;
   private scanTimer: Timer | null = null;
   private readonly dirLock: DirLock;
   private loading = false;
@@ -52,7 +53,8 @@ export class NSQD {
     try {
       this.loadMetadata();
       this.persistMetadata();
-      this.tcp = listenTcp(this, parseListenAddress(this.opts.tcpAddress));
+      this.tcpListen = parseListenAddress(this.opts.tcpAddress);
+      this.tcp = listenTcp(this, this.tcpListen);
     } catch (e) {
       this.dirLock.unlock();
       throw e;
@@ -64,14 +66,13 @@ export class NSQD {
   /** `host:port` actually bound (port 0 resolved), or the unix socket path. */
   tcpAddress(): string {
     const l = this.tcp;
-    if (l === null) return "";
-    if ("port" in l) return formatAddress(l.hostname, l.port);
-    return this.opts.tcpAddress;
+    if (l === null || this.tcpListen === null) return "";
+    return "unix" in this.tcpListen ? this.tcpListen.unix : formatAddress((l as Bun.TCPSocketListener).hostname, (l as Bun.TCPSocketListener).port);
   }
 
+  /** -1 on a unix socket, as nsqd reports it. */
   tcpPort(): number {
-    const l = this.tcp;
-    return l !== null && "port" in l ? l.port : -1;
+    return this.tcp === null || this.tcpListen === null || "unix" in this.tcpListen ? -1 : (this.tcp as Bun.TCPSocketListener).port;
   }
 
   async exit(): Promise<void> {
