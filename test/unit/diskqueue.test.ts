@@ -60,6 +60,12 @@ const seg = (dir: string, n: number, name = "t") => segmentFileName(dir, name, n
 const meta = (dir: string, name = "t") => fs.readFileSync(metaDataFileName(dir, name), "utf8");
 const tick = () => new Promise<void>((r) => setTimeout(r, 0));
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const metaOrNull = (dir: string) => (fs.existsSync(metaDataFileName(dir, "t")) ? meta(dir) : null);
+/** Policy syncs land in the background: wait for the metadata text. */
+async function metaBecomes(dir: string, text: string): Promise<void> {
+  for (let i = 0; i < 200 && metaOrNull(dir) !== text; i++) await sleep(5);
+  expect(metaOrNull(dir)).toBe(text);
+}
 
 describe("format", () => {
   test("record framing is a 4-byte big-endian length then the payload", () => {
@@ -223,7 +229,7 @@ describe("segment files", () => {
     expect(fs.existsSync(seg(dir, 0))).toBe(true);
     q.readNext();
     expect(fs.existsSync(seg(dir, 0))).toBe(false);
-    expect(meta(dir)).toBe("3\n1,0\n2,14\n"); // moving to a new file syncs
+    await metaBecomes(dir, "3\n1,0\n2,14\n"); // moving to a new file syncs
     drain(q);
     expect(files(dir)).toEqual(["t.diskqueue.000002.dat", "t.diskqueue.meta.dat"]);
   });
@@ -330,21 +336,60 @@ describe("close, reopen, sync", () => {
     expect(q.logs.filter((l) => l.startsWith("error") || l.startsWith("warn"))).toEqual([]);
   });
 
-  test("syncEvery counts reads and writes", () => {
+  test("syncEvery counts reads and writes", async () => {
     const dir = tmp();
     const q = open({ dataPath: dir, syncEvery: 5 });
     for (let i = 0; i < 4; i++) q.put(sized(i, 10));
-    expect(fs.existsSync(metaDataFileName(dir, "t"))).toBe(false);
+    await sleep(20);
+    expect(metaOrNull(dir)).toBeNull();
     q.put(sized(4, 10));
-    expect(meta(dir)).toBe("5\n0,0\n0,70\n");
-    expect(fs.statSync(seg(dir, 0)).size).toBe(70); // flushed before the metadata
+    expect(fs.statSync(seg(dir, 0)).size).toBe(70); // flushed before the metadata snapshot
+    await metaBecomes(dir, "5\n0,0\n0,70\n");
     q.readNext();
     q.readNext();
     q.put(sized(5, 10));
     q.put(sized(6, 10));
+    await sleep(20);
     expect(meta(dir)).toBe("5\n0,0\n0,70\n");
     q.readNext();
-    expect(meta(dir)).toBe("4\n0,42\n0,98\n");
+    await metaBecomes(dir, "4\n0,42\n0,98\n");
+  });
+
+  test("an explicit sync() is done when it returns", () => {
+    const dir = tmp();
+    const q = open({ dataPath: dir });
+    q.put(sized(0, 10));
+    q.sync();
+    expect(meta(dir)).toBe("1\n0,0\n0,14\n");
+    expect(fs.statSync(seg(dir, 0)).size).toBe(14);
+  });
+
+  test("a background sync overtaken by close, empty or delete never lands", async () => {
+    for (const end of ["close", "empty", "delete"] as const) {
+      const dir = tmp();
+      const q = open({ dataPath: dir, syncEvery: 1 });
+      q.put(sized(0, 10)); // starts a background sync of "1 / 0,0 / 0,14"
+      q.readNext(); // and requests another
+      if (end === "close") q.close();
+      else if (end === "empty") q.empty();
+      else q.delete();
+      await sleep(50);
+      expect(metaOrNull(dir)).toBe(end === "close" ? "0\n0,14\n0,14\n" : null);
+      expect(fs.readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+    }
+  });
+
+  test("a roll while a background fsync holds the old file's fd", async () => {
+    const dir = tmp();
+    const q = open({ dataPath: dir, syncEvery: 1, maxBytesPerFile: 14 });
+    q.put(sized(0, 10)); // background fsync of file 0
+    q.put(sized(1, 10)); // rolls: file 0's fd is closed only after that fsync
+    q.put(sized(2, 10));
+    expect(drain(q)).toEqual([0, 1, 2].map((i) => str(i, 10)));
+    await sleep(50);
+    expect(q.health).toBeNull();
+    q.close();
+    expect(meta(dir)).toBe("0\n2,14\n2,14\n");
   });
 
   test("syncTimeout syncs after activity, and only then", async () => {
@@ -353,14 +398,12 @@ describe("close, reopen, sync", () => {
     q.put(sized(1, 10));
     await tick();
     expect(fs.existsSync(metaDataFileName(dir, "t"))).toBe(false);
-    await sleep(100);
-    expect(meta(dir)).toBe("1\n0,0\n0,14\n");
+    await metaBecomes(dir, "1\n0,0\n0,14\n");
     fs.unlinkSync(metaDataFileName(dir, "t"));
     await sleep(100);
-    expect(fs.existsSync(metaDataFileName(dir, "t"))).toBe(false); // idle: no rewrite
+    expect(metaOrNull(dir)).toBeNull(); // idle: no rewrite
     q.readNext();
-    await sleep(100);
-    expect(meta(dir)).toBe("0\n0,14\n0,14\n");
+    await metaBecomes(dir, "0\n0,14\n0,14\n");
   });
 
   test("the sync timer does not keep the process alive", async () => {
@@ -381,6 +424,7 @@ describe("close, reopen, sync", () => {
     const dir = tmp();
     const q = open({ dataPath: dir, syncEvery: 3 });
     for (let i = 0; i < 3; i++) q.put(sized(i, 10)); // synced: depth 3, writePos 42
+    await metaBecomes(dir, "3\n0,0\n0,42\n");
     for (let i = 3; i < 5; i++) q.put(sized(i, 10));
     await tick(); // written, not synced
     const crashed = tmp();
@@ -600,6 +644,29 @@ describe("write errors", () => {
     q.sync();
     expect(q.health).toBeNull();
     expect(drain(q)).toEqual([0, 1, 2, 3].map((i) => str(i, 10)));
+  });
+
+  test("a background fsync that fails (EIO) refuses puts until a sync succeeds", async () => {
+    const dir = tmp();
+    let failures = 1;
+    const eio: DiskQueueFs = {
+      ...fs,
+      fsync: ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+        if (failures-- > 0) return cb(Object.assign(new Error("EIO: i/o error, fsync"), { code: "EIO" }));
+        fs.fsync(fd, cb);
+      }) as typeof fs.fsync,
+    };
+    const q = open({ dataPath: dir, fs: eio, syncEvery: 2, syncTimeout: 30 });
+    q.put(sized(0, 10));
+    q.put(sized(1, 10)); // background sync, whose fsync fails
+    await sleep(10);
+    expect(q.health?.message).toContain("EIO");
+    expect(metaOrNull(dir)).toBeNull();
+    await sleep(100); // the timer's sync (fsyncSync) succeeds
+    expect(q.health).toBeNull();
+    expect(meta(dir)).toBe("2\n0,0\n0,28\n");
+    q.put(sized(2, 10));
+    expect(drain(q)).toEqual([0, 1, 2].map((i) => str(i, 10)));
   });
 
   test("closing on a dead disk drops only what could not be written and says so", () => {

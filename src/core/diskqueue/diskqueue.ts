@@ -10,7 +10,7 @@ export type DiskQueueLogLevel = "debug" | "info" | "warn" | "error";
 export type DiskQueueFs = Pick<
   typeof nodeFs,
   | "openSync" | "closeSync" | "writeSync" | "readSync" | "fsyncSync" | "fstatSync" | "statSync" | "renameSync"
-  | "unlinkSync" | "readFileSync" | "readdirSync"
+  | "unlinkSync" | "readFileSync" | "readdirSync" | "fsync" | "promises"
 >;
 
 export interface DiskQueueOptions {
@@ -44,7 +44,8 @@ const asError = (err: unknown): Error => (err instanceof Error ? err : new Error
 /**
  * A FIFO of byte records on disk, file-compatible with go-diskqueue v1.1 (nsqd's backend queue), run
  * synchronously on the event loop. Writes are buffered and flushed once per microtask burst, reads come from
- * a read-ahead buffer, and fsync + metadata follow go-diskqueue's syncEvery / syncTimeout policy.
+ * a read-ahead buffer, and fsync + metadata follow go-diskqueue's syncEvery / syncTimeout policy, off the
+ * event loop; `sync()`, `close()` and file rolls sync before returning.
  *
  * @example
  * const q = new DiskQueue({ name: "t", dataPath: "/var/lib/nsq", maxBytesPerFile: 104857600,
@@ -94,6 +95,14 @@ export class DiskQueue {
 
   private count = 0;
   private needSync = false;
+  /** A background sync is in flight; another request meanwhile sets syncAgain. */
+  private syncing = false;
+  private syncAgain = false;
+  /** Bumped by every metadata write and by Empty/Delete, so a slower background write cannot land over it. */
+  private metaGen = 0;
+  /** The write fd a background fsync is using: closing it is deferred until that fsync returns. */
+  private pinnedFd: number | null = null;
+  private closePinned = false;
   private healthErr: Error | null = null;
   private lastRetry = 0;
   private active = false;
@@ -167,7 +176,7 @@ export class DiskQueue {
       this.flushQueued = true;
       queueMicrotask(this.flushTask);
     }
-    if (this.count >= this.syncEvery) this.sync();
+    if (this.count >= this.syncEvery) this.syncInBackground();
   }
 
   /**
@@ -212,7 +221,10 @@ export class DiskQueue {
     this.wlen = this.wwritten = 0;
   }
 
-  /** flush + fsync the write file + persist metadata. A failure sets `health`; success clears it. */
+  /**
+   * flush + fsync the write file + persist metadata, all before returning. A failure sets `health`; success
+   * clears it. The syncEvery / syncTimeout policy does the same off the event loop (see syncInBackground).
+   */
   sync(): void {
     this.flush();
     if (this.wlen > 0) return; // metadata must not claim bytes the file does not have
@@ -239,6 +251,7 @@ export class DiskQueue {
     this.skipToNextRWFile();
     this.unlink(this.metaDataPath(), "metadata file");
     this.count = 0;
+    this.syncAgain = false;
   }
 
   /** Flushes, fsyncs and persists metadata, then releases fds and the timer. Idempotent. */
@@ -270,11 +283,11 @@ export class DiskQueue {
     this.flushQueued = false;
     if (this.closed) return;
     this.flush();
-    if (this.needSync) this.sync();
+    if (this.needSync) this.syncInBackground();
   };
 
   private tick(): void {
-    if (this.count > 0 || this.needSync || this.healthErr !== null) this.sync();
+    if (this.count > 0 || this.needSync || this.healthErr !== null) this.syncInBackground();
     // an idle queue gives its buffers back: nsqd holds one queue per topic and channel
     if (!this.active && this.wlen === 0) {
       this.wbuf = this.rbuf = null;
@@ -289,6 +302,74 @@ export class DiskQueue {
     this.lastRetry = now;
     this.sync();
     return this.healthErr === null;
+  }
+
+  /**
+   * The policy's sync. fsync costs the event loop ~0.5 ms and the metadata file as much again, every
+   * syncEvery operations of every busy queue; on the thread pool they cost it ~0.05 ms. The metadata snapshot
+   * is taken after the flush, so it never claims data the fsync does not cover. Requests made while one is in
+   * flight coalesce into one more (a group commit), so a fast queue syncs as often as the disk allows.
+   */
+  private syncInBackground(): void {
+    if (this.closed) return;
+    if (this.healthErr !== null) return this.sync(); // recovery goes the synchronous way
+    if (this.syncing) {
+      this.syncAgain = true;
+      return;
+    }
+    this.flush();
+    if (this.wlen > 0) return;
+    const fd = this.fsyncPending ? this.writeFd : null;
+    const text = this.metaText();
+    const gen = ++this.metaGen;
+    this.fsyncPending = false;
+    this.count = 0;
+    this.needSync = false;
+    this.syncing = true;
+    this.pinnedFd = fd;
+    this.persistAsync(fd, text, gen).then(
+      () => this.syncDone(),
+      (err: unknown) => {
+        if (fd !== null && fd === this.writeFd) this.fsyncPending = true;
+        if (!this.closed) this.fail(err);
+        this.syncDone();
+      },
+    );
+  }
+
+  private async persistAsync(fd: number | null, text: string, gen: number): Promise<void> {
+    if (fd !== null) {
+      await new Promise<void>((resolve, reject) => this.fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
+    }
+    const tmp = this.tmpMetaPath();
+    let renamed = false;
+    try {
+      const h = await this.fs.promises.open(tmp, "w", 0o600);
+      try {
+        await h.writeFile(text);
+        await h.sync();
+      } finally {
+        await h.close();
+      }
+      // a newer synchronous write, or Empty/Delete, happened meanwhile: this snapshot is stale
+      if (gen === this.metaGen) {
+        this.fs.renameSync(tmp, this.metaDataPath());
+        renamed = true;
+      }
+    } finally {
+      if (!renamed) this.unlink(tmp, "metadata tmp file");
+    }
+  }
+
+  private syncDone(): void {
+    this.syncing = false;
+    if (this.closePinned) this.closeFd(this.pinnedFd!);
+    this.closePinned = false;
+    this.pinnedFd = null;
+    if (this.syncAgain) {
+      this.syncAgain = false;
+      this.syncInBackground();
+    }
   }
 
   private fail(err: unknown): void {
@@ -335,7 +416,7 @@ export class DiskQueue {
       // metadata saved exactly at the end of a completed file (go-diskqueue #38, #42): not corruption
       this.finishReadFile();
       this.checkTailCorruption();
-      if (this.needSync) this.sync();
+      if (this.needSync) this.syncInBackground();
       return null;
     }
     try {
@@ -378,7 +459,7 @@ export class DiskQueue {
     this.active = true;
     if (this.readFileNum < this.writeFileNum && this.readPos >= this.readFileSize) this.finishReadFile();
     this.checkTailCorruption();
-    if (this.needSync || this.count >= this.syncEvery) this.sync();
+    if (this.needSync || this.count >= this.syncEvery) this.syncInBackground();
   }
 
   /** The reader is done with its file: delete it and move to the next one. */
@@ -460,6 +541,7 @@ export class DiskQueue {
     this.readPos = 0;
     this.depthN = 0;
     this.fsyncPending = false;
+    this.metaGen++; // a background write of the old positions must not recreate the metadata
     this.healthErr = null; // nothing is pending any more
   }
 
@@ -533,15 +615,9 @@ export class DiskQueue {
   }
 
   private persistMetaData(): void {
-    const metaPath = this.metaDataPath();
-    const tmp = `${metaPath}.${Math.floor(Math.random() * Number.MAX_SAFE_INTEGER)}.tmp`;
-    const text = formatMetaData({
-      depth: this.depthN,
-      readFileNum: this.readFileNum,
-      readPos: this.readPos,
-      writeFileNum: this.writeFileNum,
-      writePos: this.writePos,
-    });
+    this.metaGen++;
+    const tmp = this.tmpMetaPath();
+    const text = this.metaText();
     const fd = this.fs.openSync(tmp, "w", 0o600);
     try {
       this.fs.writeSync(fd, text);
@@ -552,7 +628,21 @@ export class DiskQueue {
       throw err;
     }
     this.fs.closeSync(fd);
-    this.fs.renameSync(tmp, metaPath);
+    this.fs.renameSync(tmp, this.metaDataPath());
+  }
+
+  private metaText(): string {
+    return formatMetaData({
+      depth: this.depthN,
+      readFileNum: this.readFileNum,
+      readPos: this.readPos,
+      writeFileNum: this.writeFileNum,
+      writePos: this.writePos,
+    });
+  }
+
+  private tmpMetaPath(): string {
+    return `${this.metaDataPath()}.${Math.floor(Math.random() * Number.MAX_SAFE_INTEGER)}.tmp`;
   }
 
   private openWriteFile(): number {
@@ -564,7 +654,8 @@ export class DiskQueue {
 
   private closeWriteFile(): void {
     if (this.writeFd === null) return;
-    this.closeFd(this.writeFd);
+    if (this.writeFd === this.pinnedFd) this.closePinned = true;
+    else this.closeFd(this.writeFd);
     this.writeFd = null;
   }
 
