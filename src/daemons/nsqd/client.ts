@@ -85,8 +85,19 @@ export class Client implements CommandSink {
     } catch (e) {
       this.fail(e);
     }
-    this.flushResponses();
+    // A response goes out after this read's disk-queue writes (queued as microtasks while parsing) have
+    // reached the kernel: an OK means the message survives the death of this process.
+    if (this.responsesPending && !this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushTask);
+    }
   }
+
+  private flushQueued = false;
+  private readonly flushTask = (): void => {
+    this.flushQueued = false;
+    this.flushResponses();
+  };
 
   line(args: Uint8Array[]): number {
     try {
