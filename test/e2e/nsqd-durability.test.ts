@@ -1,0 +1,109 @@
+import { afterEach, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
+import { Command } from "../../src/core/protocol/commands.ts";
+import { sleep, tmpDir, Wire } from "../helpers/nsqd.ts";
+import { type Spawned, spawnNsqd } from "../helpers/spawn.ts";
+
+let procs: Spawned[] = [];
+let dirs: string[] = [];
+
+afterEach(async () => {
+  for (const p of procs) {
+    p.proc.kill("SIGKILL");
+    await p.proc.exited;
+  }
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  procs = [];
+  dirs = [];
+});
+
+async function start(args: string[]) {
+  const p = await spawnNsqd(args);
+  procs.push(p);
+  return p;
+}
+
+/** Consumes until nothing more arrives for `quietMs`. */
+async function drainAll(port: number, topic: string, quietMs = 700): Promise<string[]> {
+  const w = await Wire.connect(port);
+  expect(await w.identify({ output_buffer_timeout: 25 })).toBe("OK");
+  expect(await w.sub(topic, "ch")).toBe("OK");
+  w.send(Command.rdy(2500));
+  const got: string[] = [];
+  for (;;) {
+    let m;
+    try {
+      m = await w.message(quietMs);
+    } catch {
+      break;
+    }
+    got.push(m.text);
+    w.send(Command.fin(m.id));
+  }
+  w.close();
+  return got;
+}
+
+test("kill -9 while publishing in durable mode: every publish that got OK is delivered after restart", async () => {
+  const data = tmpDir();
+  dirs.push(data);
+  const flags = [`--data-path=${data}`, "--mem-queue-size=0", "--sync-every=1"];
+  const first = await start(flags);
+  const w = await Wire.connect(first.port);
+  const acked: string[] = [];
+  let sent = 0;
+  let stop = false;
+  // keep 20 publishes in flight, as a pipelining client would
+  const pump = (async () => {
+    const inFlight: string[] = [];
+    for (; sent < 20; sent++) {
+      inFlight.push(`msg-${sent}`);
+      w.send(Command.pub("durable", `msg-${sent}`));
+    }
+    while (!stop) {
+      const f = await w.nextNonHeartbeat(2000).catch(() => null);
+      if (f === null) return;
+      expect(f.text).toBe("OK");
+      acked.push(inFlight.shift()!);
+      inFlight.push(`msg-${sent}`);
+      w.send(Command.pub("durable", `msg-${sent++}`));
+    }
+  })();
+  await sleep(400);
+  first.proc.kill("SIGKILL");
+  await first.proc.exited;
+  stop = true;
+  await pump;
+  expect(acked.length).toBeGreaterThan(20);
+
+  const second = await start(flags);
+  const got = new Set(await drainAll(second.port, "durable"));
+  const missing = acked.filter((b) => !got.has(b));
+  expect(missing).toEqual([]);
+}, 30_000);
+
+test("SIGTERM keeps queued, in-flight and requeued messages; the restart delivers each exactly once", async () => {
+  const data = tmpDir();
+  dirs.push(data);
+  const first = await start([`--data-path=${data}`, "--mem-queue-size=100"]);
+  const c = await Wire.connect(first.port);
+  expect(await c.identify({ output_buffer_size: -1 })).toBe("OK");
+  expect(await c.sub("clean", "ch")).toBe("OK");
+  const p = await Wire.connect(first.port);
+  const n = 1000;
+  p.send(Command.mpub("clean", Array.from({ length: n }, (_, i) => `m${i}`)));
+  expect(await p.response()).toBe("OK");
+  c.send(Command.rdy(3));
+  const m1 = await c.message();
+  await c.message();
+  await c.message();
+  c.send(Command.req(m1.id, 0)); // back in the queue
+  await sleep(100);
+  first.proc.kill("SIGTERM");
+  expect(await first.proc.exited).toBe(0);
+
+  const second = await start([`--data-path=${data}`, "--mem-queue-size=100"]);
+  const got = await drainAll(second.port, "clean");
+  expect(got.length).toBe(n);
+  expect(new Set(got).size).toBe(n);
+}, 30_000);
