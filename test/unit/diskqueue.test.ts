@@ -433,9 +433,11 @@ describe("close, reopen, sync", () => {
 
     const r = open({ dataPath: crashed });
     expect(r.logs.some((l) => l.includes("metadata writePos 42 != file size of 70, skipping to new file"))).toBe(true);
+    expect(r.depth()).toBe(5); // the salvaged tail counts, so a reader gated on depth() > 0 reaches it
     r.put(b("after"));
     expect(drain(r)).toEqual([...Array.from({ length: 5 }, (_, i) => str(i, 10)), "after"]);
     expect(r.depth()).toBe(0);
+    expect(r.logs.filter((l) => l.includes("depth at tail"))).toEqual([]);
     r.close();
     expect(files(crashed)).toEqual(["t.diskqueue.000001.dat", "t.diskqueue.meta.dat"]);
   });
@@ -443,11 +445,14 @@ describe("close, reopen, sync", () => {
   test("segments without metadata (a crash before the first sync) are recovered, not overwritten", () => {
     const dir = tmp();
     fs.writeFileSync(seg(dir, 7), records(b("x1"), b("x2")));
-    fs.writeFileSync(seg(dir, 8), records(b("x3")));
+    const torn = records(b("x3"), b("x4"));
+    fs.writeFileSync(seg(dir, 8), torn.subarray(0, torn.length - 1)); // x4 torn by the crash
     const q = open({ dataPath: dir });
-    q.put(b("y1"));
+    expect(q.depth()).toBe(3);
+    q.put(b("y1")); // in a new file 9, not after the torn record
     expect(drain(q)).toEqual(["x1", "x2", "x3", "y1"]);
     expect(q.depth()).toBe(0);
+    expect(files(dir)).toEqual(["t.diskqueue.000008.dat.bad", "t.diskqueue.000009.dat", "t.diskqueue.meta.dat"]);
   });
 });
 
@@ -510,6 +515,18 @@ describe("corruption", () => {
     const q = open({ dataPath: dir });
     expect(drain(q)).toEqual(["late"]);
     expect(q.logs.filter((l) => l.startsWith("error"))).toHaveLength(1);
+  });
+
+  test("a depth driven below zero (go-diskqueue's own salvage) is recounted when data is unread", () => {
+    const dir = tmp();
+    fs.writeFileSync(seg(dir, 0), records(b("a1"), b("a2"), b("a3")));
+    fs.writeFileSync(seg(dir, 1), records(b("b1")));
+    fs.writeFileSync(metaDataFileName(dir, "t"), "-2\n0,6\n1,6\n");
+    const q = open({ dataPath: dir });
+    expect(q.depth()).toBe(3);
+    expect(q.logs.some((l) => l.includes("depth -2 with data unread, recounted 3"))).toBe(true);
+    expect(drain(q)).toEqual(["a2", "a3", "b1"]);
+    expect(q.logs.filter((l) => l.includes("depth at tail"))).toEqual([]);
   });
 
   test("metadata with the reader past the writer skips both to a fresh file", () => {

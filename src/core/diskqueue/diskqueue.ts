@@ -593,25 +593,73 @@ export class DiskQueue {
       }
     }
 
+    // Consumers may read only while depth() > 0, so unread data must never show depth <= 0: recount it
+    // (no metadata, or a go-diskqueue depth driven below zero by its own crash salvage).
+    if (this.depthN <= 0 && (this.readFileNum < this.writeFileNum || this.readPos < this.writePos)) {
+      const was = this.depthN;
+      this.depthN = 0;
+      for (const f of this.listSegments()) {
+        if (f < this.readFileNum || f > this.writeFileNum) continue;
+        const from = f === this.readFileNum ? this.readPos : 0;
+        const to = f === this.writeFileNum ? this.writePos : this.fileSize(f);
+        if (to > from) this.depthN += this.countRecords(f, from, to);
+      }
+      if (was !== 0 || meta !== null) this.log("warn", `DISKQUEUE(${this.name}) depth ${was} with data unread, recounted ${this.depthN}`);
+    }
+
     // unsynced metadata at a crash leaves the write file longer than writePos: write on in a new file and let
     // the reader salvage the tail (duplicates possible). A shorter or missing file gets the same treatment
     // rather than a write at the wrong offset.
-    const fn = this.fileName(this.writeFileNum);
-    let size = 0;
-    try {
-      size = this.fs.statSync(fn).size;
-    } catch (err) {
-      if (errCode(err) !== "ENOENT") this.log("error", `DISKQUEUE(${this.name}) stat ${fn} - ${asError(err).message}`);
-    }
+    // the salvaged records count in depth too
+    const size = this.fileSize(this.writeFileNum);
     if (size !== this.writePos) {
       this.log(
         "warn",
-        `DISKQUEUE(${this.name}) ${fn} metadata writePos ${this.writePos} != file size of ${size}, skipping to new file`,
+        `DISKQUEUE(${this.name}) ${this.fileName(this.writeFileNum)} metadata writePos ${this.writePos} != file size of ${size}, skipping to new file`,
       );
+      if (size > this.writePos) this.depthN += this.countRecords(this.writeFileNum, this.writePos, size);
       this.writeFileNum++;
       this.writePos = 0;
     }
     this.wbufPos = this.writePos;
+  }
+
+  /** 0 when the file is missing. */
+  private fileSize(fileNum: number): number {
+    const fn = this.fileName(fileNum);
+    try {
+      return this.fs.statSync(fn).size;
+    } catch (err) {
+      if (errCode(err) !== "ENOENT") this.log("error", `DISKQUEUE(${this.name}) stat ${fn} - ${asError(err).message}`);
+      return 0;
+    }
+  }
+
+  /** Whole, valid records in [from, to) of a segment, walking only their length fields. */
+  private countRecords(fileNum: number, from: number, to: number): number {
+    const buf = new Uint8Array(Math.min(this.bufferSize, to - from));
+    let n = 0;
+    let fd: number | null = null;
+    try {
+      fd = this.fs.openSync(this.fileName(fileNum), "r");
+      let bufPos = from;
+      let bufLen = 0;
+      for (let pos = from; pos + RECORD_HEADER_SIZE <= to; n++) {
+        if (pos + RECORD_HEADER_SIZE > bufPos + bufLen) {
+          bufPos = pos;
+          bufLen = this.fs.readSync(fd, buf, 0, Math.min(buf.length, to - pos), pos);
+          if (bufLen < RECORD_HEADER_SIZE) break;
+        }
+        const len = readRecordLength(buf, pos - bufPos);
+        if (len < this.minMsgSize || len > this.maxMsgSize || pos + RECORD_HEADER_SIZE + len > to) break;
+        pos += RECORD_HEADER_SIZE + len;
+      }
+    } catch (err) {
+      this.log("error", `DISKQUEUE(${this.name}) counting records in ${this.fileName(fileNum)} - ${asError(err).message}`);
+    } finally {
+      if (fd !== null) this.closeFd(fd);
+    }
+    return n;
   }
 
   private persistMetaData(): void {
