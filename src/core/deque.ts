@@ -23,6 +23,10 @@ export class Deque<T> {
     return x;
   }
 
+  *[Symbol.iterator](): Generator<T> {
+    for (let i = 0; i < this.length; i++) yield this.buf[(this.head + i) % this.buf.length]!;
+  }
+
   *drain(): Generator<T> {
     while (this.length > 0) yield this.shift()!;
   }

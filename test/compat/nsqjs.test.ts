@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 // nsqjs is a third-party NSQ client (npm), written against NSQ's own nsqd: it is our compatibility oracle.
-import nsq from "nsqjs";
+import nsq, { type Reader, type Writer } from "nsqjs";
 import { sleep, startNsqd, type TestNsqd } from "../helpers/nsqd.ts";
 
 type Msg = {
@@ -29,7 +29,7 @@ async function setup() {
   return d;
 }
 
-function writer(d: TestNsqd): Promise<nsq.Writer> {
+function writer(d: TestNsqd): Promise<Writer> {
   const w = new nsq.Writer("127.0.0.1", d.port);
   closers.push(() => w.close());
   return new Promise((resolve, reject) => {
@@ -46,10 +46,10 @@ function reader(d: TestNsqd, topic: string, channel: string, opts: Record<string
   return r;
 }
 
-const publish = (w: nsq.Writer, topic: string, msgs: string | string[]) =>
+const publish = (w: Writer, topic: string, msgs: string | string[]) =>
   new Promise<void>((resolve, reject) => w.publish(topic, msgs, (err?: Error) => (err ? reject(err) : resolve())));
 
-function collect(r: nsq.Reader, n: number, onMessage: (m: Msg) => void = (m) => m.finish()): Promise<Msg[]> {
+function collect(r: Reader, n: number, onMessage: (m: Msg) => void = (m) => m.finish()): Promise<Msg[]> {
   const got: Msg[] = [];
   return new Promise((resolve, reject) => {
     r.on("error", reject);

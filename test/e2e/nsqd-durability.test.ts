@@ -107,3 +107,68 @@ test("SIGTERM keeps queued, in-flight and requeued messages; the restart deliver
   expect(got.length).toBe(n);
   expect(new Set(got).size).toBe(n);
 }, 30_000);
+
+/** Subscribes and returns the first message with the time it arrived. */
+async function firstMessage(port: number, topic: string, timeoutMs: number) {
+  const w = await Wire.connect(port);
+  expect(await w.identify({ output_buffer_timeout: 25 })).toBe("OK");
+  expect(await w.sub(topic, "ch")).toBe("OK");
+  w.send(Command.rdy(10));
+  const m = await w.message(timeoutMs);
+  const at = Date.now();
+  w.send(Command.fin(m.id));
+  return { m, at, w };
+}
+
+for (const [mode, flags, stop] of [
+  ["clean stop, default mode", [] as string[], "SIGTERM"],
+  ["kill -9, durable mode", ["--mem-queue-size=0"], "SIGKILL"],
+] as const) {
+  test(`deferred messages keep their due time across a restart (${mode})`, async () => {
+    const data = tmpDir();
+    dirs.push(data);
+    const first = await start([`--data-path=${data}`, ...flags]);
+    const c = await Wire.connect(first.port);
+    expect(await c.identify({ output_buffer_size: -1 })).toBe("OK");
+    expect(await c.sub("later", "ch")).toBe("OK");
+    c.send(Command.rdy(1));
+    const p = await Wire.connect(first.port);
+    const t0 = Date.now();
+    p.send(Command.dpub("later", 2500, "dpub"));
+    expect(await p.response()).toBe("OK");
+    p.send(Command.pub("later", "req"));
+    expect(await p.response()).toBe("OK");
+    const m = await c.message();
+    expect(m.text).toBe("req");
+    c.send(Command.req(m.id, 2500));
+    await sleep(150);
+    first.proc.kill(stop);
+    await first.proc.exited;
+
+    const second = await start([`--data-path=${data}`, ...flags]);
+    const { m: a, at, w } = await firstMessage(second.port, "later", 5000);
+    expect(at - t0).toBeGreaterThanOrEqual(2400);
+    const b = await w.message(2000);
+    expect([a.text, b.text].sort()).toEqual(["dpub", "req"]);
+    expect(b.attempts + a.attempts).toBe(3); // req was delivered once before
+    w.close();
+  }, 30_000);
+}
+
+test("a DPUB to a topic with no channel yet keeps its due time across a kill -9 in durable mode", async () => {
+  const data = tmpDir();
+  dirs.push(data);
+  const flags = [`--data-path=${data}`, "--mem-queue-size=0"];
+  const first = await start(flags);
+  const p = await Wire.connect(first.port);
+  const t0 = Date.now();
+  p.send(Command.dpub("nochannel", 2000, "waiting"));
+  expect(await p.response()).toBe("OK");
+  first.proc.kill("SIGKILL");
+  await first.proc.exited;
+  const second = await start(flags);
+  const { m, at, w } = await firstMessage(second.port, "nochannel", 4000);
+  expect(m.text).toBe("waiting");
+  expect(at - t0).toBeGreaterThanOrEqual(1900);
+  w.close();
+}, 30_000);

@@ -4,6 +4,7 @@ import { decodeMessage, encodeMessage } from "../../core/protocol/message.ts";
 import { isEphemeral } from "../../core/protocol/names.ts";
 import type { BackendQueue } from "./backend.ts";
 import type { Client } from "./client.ts";
+import type { DeferredStore } from "./deferred-store.ts";
 import { Message } from "./message.ts";
 import type { NSQD } from "./nsqd.ts";
 import type { Topic } from "./topic.ts";
@@ -20,6 +21,7 @@ export class Channel {
   readonly clients = new Map<number, Client>();
   readonly memQ = new Deque<Message>();
   readonly backend: BackendQueue;
+  private readonly deferredStore: DeferredStore | null;
   readonly inFlight = new Map<string, Message>();
   readonly inFlightPQ = new PQueue<Message>();
   readonly deferred = new Map<string, Message>();
@@ -38,6 +40,28 @@ export class Channel {
   ) {
     this.ephemeral = isEphemeral(name);
     this.backend = nsqd.openBackend(`${topic.name}:${name}`, this.ephemeral);
+    this.deferredStore = nsqd.openDeferredStore(`${topic.name}:${name}`, this.ephemeral);
+    this.loadDeferred();
+  }
+
+  /** Deferred messages a previous run kept, back on their schedule. */
+  private loadDeferred(): void {
+    const store = this.deferredStore;
+    if (store === null) return;
+    const entries = store.load();
+    for (const { message: f, due } of entries) {
+      const m = new Message(f.id, f.body, f.timestamp);
+      m.attempts = f.attempts;
+      m.pri = due;
+      this.deferred.set(m.id, m);
+      this.deferredPQ.push(m);
+    }
+    if (store.durable) store.rewrite(this.deferredEntries());
+    else store.clear();
+  }
+
+  private *deferredEntries() {
+    for (const m of this.deferred.values()) yield { message: m, due: m.pri };
   }
 
   get depth(): number {
@@ -166,6 +190,8 @@ export class Channel {
   private startDeferred(m: Message, delayMs: number): void {
     m.deferred = 0;
     m.pri = Date.now() + delayMs;
+    const store = this.deferredStore;
+    if (store?.durable) store.add(m, m.pri);
     this.deferred.set(m.id, m);
     this.deferredPQ.push(m);
   }
@@ -184,11 +210,17 @@ export class Channel {
       owner?.timedOut();
       this.requeueSafely(m);
     }
+    const store = this.deferredStore?.durable ? this.deferredStore : null;
     for (let m = this.deferredPQ.peek(); m !== undefined && m.pri <= now; m = this.deferredPQ.peek()) {
       this.deferredPQ.pop();
       dirty = true;
       if (this.deferred.get(m.id) === m) this.deferred.delete(m.id);
       this.requeueSafely(m);
+      // after the queue has it: a crash in between doubles the message rather than losing it
+      store?.remove(m.id);
+    }
+    if (store !== null && store.deadCount > 1000 && store.deadCount > 2 * this.deferred.size) {
+      store.rewrite(this.deferredEntries());
     }
     if (dirty) this.pump();
     return dirty;
@@ -232,6 +264,7 @@ export class Channel {
     this.inFlightPQ.clear();
     this.deferred.clear();
     this.deferredPQ.clear();
+    this.deferredStore?.clear();
     for (const c of this.clients.values()) c.emptied();
   }
 
@@ -248,8 +281,14 @@ export class Channel {
     this.backend.close();
   }
 
+  /** Deferred messages keep their schedule in the deferred store; everything else goes to the backend. */
   private persist(): void {
-    const held = [...this.memQ.drain(), ...this.inFlight.values(), ...this.deferred.values()];
+    try {
+      this.deferredStore?.rewrite(this.deferredEntries());
+    } catch (e) {
+      this.nsqd.log.error(`CHANNEL(${this.name}): failed to persist deferred messages - ${(e as Error).message}`);
+    }
+    const held = [...this.memQ.drain(), ...this.inFlight.values()];
     for (const m of held) {
       try {
         this.backend.put(encodeMessage(m));

@@ -1,5 +1,5 @@
 import { mkdirSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { DirLock } from "../../core/dirlock.ts";
 import { DiskQueue } from "../../core/diskqueue/index.ts";
 import type { Logger } from "../../core/log.ts";
@@ -9,6 +9,7 @@ import { isValidChannelName, isValidTopicName } from "../../core/protocol/names.
 import { type BackendQueue, DropBackend } from "./backend.ts";
 import type { Channel } from "./channel.ts";
 import type { Client } from "./client.ts";
+import { DeferredStore } from "./deferred-store.ts";
 import { type Metadata, readMetadata, writeMetadata } from "./metadata.ts";
 import type { NsqdOptions } from "./options.ts";
 import { listenTcp, type TcpListener } from "./tcp.ts";
@@ -136,6 +137,11 @@ export class NSQD {
       syncTimeout: o.syncTimeout,
       log: (level, msg) => this.log[level](msg),
     });
+  }
+
+  openDeferredStore(name: string, ephemeral: boolean): DeferredStore | null {
+    if (ephemeral) return null;
+    return new DeferredStore(join(this.dataPath, `${name}.deferred.dat`), this.opts.memQueueSize === 0);
   }
 
   setHealth(err: Error | null): void {

@@ -4,6 +4,7 @@ import { decodeMessage, encodeMessage } from "../../core/protocol/message.ts";
 import { isEphemeral } from "../../core/protocol/names.ts";
 import type { BackendQueue } from "./backend.ts";
 import { Channel } from "./channel.ts";
+import type { DeferredStore } from "./deferred-store.ts";
 import { Message } from "./message.ts";
 import type { NSQD } from "./nsqd.ts";
 
@@ -22,6 +23,8 @@ export class Topic {
   readonly channels = new Map<string, Channel>();
   readonly memQ = new Deque<Message>();
   readonly backend: BackendQueue;
+  /** DPUBs waiting for a first channel keep their due time here (the channels have their own). */
+  private readonly deferredStore: DeferredStore | null;
   messageCount = 0;
   messageBytes = 0;
   private readonly guid: GuidFactory;
@@ -34,6 +37,27 @@ export class Topic {
     this.ephemeral = isEphemeral(name);
     this.guid = new GuidFactory(nsqd.opts.nodeId);
     this.backend = nsqd.openBackend(name, this.ephemeral);
+    this.deferredStore = nsqd.openDeferredStore(name, this.ephemeral);
+    this.loadDeferred();
+  }
+
+  private loadDeferred(): void {
+    const store = this.deferredStore;
+    if (store === null) return;
+    const now = Date.now();
+    for (const { message: f, due } of store.load()) {
+      const m = new Message(f.id, f.body, f.timestamp);
+      m.attempts = f.attempts;
+      m.deferred = Math.max(1, due - now);
+      this.memQ.push(m);
+    }
+    if (store.durable) store.rewrite(this.deferredEntries());
+    else store.clear();
+  }
+
+  private *deferredEntries() {
+    const now = Date.now();
+    for (const m of this.memQ) if (m.deferred > 0) yield { message: m, due: now + m.deferred };
   }
 
   get depth(): number {
@@ -64,8 +88,11 @@ export class Topic {
   }
 
   private enqueue(m: Message): void {
-    // Deferred messages keep their timer only in memory, so they stay there (nsqd does the same).
-    if (this.memQ.length < this.nsqd.opts.memQueueSize || m.deferred > 0) this.memQ.push(m);
+    // Deferred messages keep their timer only in memory (and the deferred store), never in the backend.
+    if (m.deferred > 0) {
+      if (this.deferredStore?.durable) this.deferredStore.add(m, Date.now() + m.deferred);
+      this.memQ.push(m);
+    } else if (this.memQ.length < this.nsqd.opts.memQueueSize) this.memQ.push(m);
     else this.backend.put(encodeMessage(m));
   }
 
@@ -111,6 +138,7 @@ export class Topic {
         } catch (e) {
           this.nsqd.log.error(`TOPIC(${this.name}): failed to put msg(${m.id}) to channel - ${(e as Error).message}`);
         }
+        if (m.deferred > 0 && this.deferredStore?.durable) this.deferredStore.remove(m.id);
         n++;
       }
       this.scheduleDrain();
@@ -152,6 +180,7 @@ export class Topic {
   empty(): void {
     this.memQ.clear();
     this.backend.empty();
+    this.deferredStore?.clear();
   }
 
   exit(deleted: boolean): void {
@@ -163,7 +192,13 @@ export class Topic {
       this.backend.delete();
       return;
     }
+    try {
+      this.deferredStore?.rewrite(this.deferredEntries());
+    } catch (e) {
+      this.nsqd.log.error(`TOPIC(${this.name}): failed to persist deferred messages - ${(e as Error).message}`);
+    }
     for (const m of this.memQ.drain()) {
+      if (m.deferred > 0) continue;
       try {
         this.backend.put(encodeMessage(m));
       } catch (e) {
