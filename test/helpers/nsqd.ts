@@ -2,6 +2,7 @@ import type { Socket } from "bun";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { DiskQueueFs } from "../../src/core/diskqueue/index.ts";
 import { createLogger } from "../../src/core/log.ts";
 import { Command } from "../../src/core/protocol/commands.ts";
 import { ascii } from "../../src/core/protocol/bytes.ts";
@@ -21,11 +22,11 @@ export interface TestNsqd {
 }
 
 /** An in-process nsqd on 127.0.0.1:0 with its own data directory (nsq's mustStartNSQD). */
-export async function startNsqd(over: Partial<NsqdOptions> = {}): Promise<TestNsqd> {
+export async function startNsqd(over: Partial<NsqdOptions> = {}, diskFs?: DiskQueueFs): Promise<TestNsqd> {
   const dataPath = over.dataPath ?? tmpDir();
   const opts = { ...nsqdDefaults(), tcpAddress: "127.0.0.1:0", httpAddress: "127.0.0.1:0", ...over, dataPath };
   const logs: string[] = [];
-  const nsqd = new NSQD(opts, createLogger({ level: "debug", prefix: "[nsqd] ", write: (l) => logs.push(l) }));
+  const nsqd = new NSQD(opts, createLogger({ level: "debug", prefix: "[nsqd] ", write: (l) => logs.push(l) }), diskFs);
   await nsqd.main();
   return {
     nsqd,

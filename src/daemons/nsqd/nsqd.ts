@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DirLock } from "../../core/dirlock.ts";
-import { DiskQueue } from "../../core/diskqueue/index.ts";
+import { DiskQueue, type DiskQueueFs } from "../../core/diskqueue/index.ts";
 import type { Logger } from "../../core/log.ts";
 import { formatAddress, type ListenAddress, parseListenAddress } from "../../core/net.ts";
 import { MSG_HEADER_LENGTH } from "../../core/protocol/message.ts";
@@ -39,6 +39,8 @@ export class NSQD {
   constructor(
     readonly opts: NsqdOptions,
     readonly log: Logger,
+    /** Fault injection for tests: the file-system calls the disk queues make. */
+    private readonly diskFs?: DiskQueueFs,
   ) {
     this.dataPath = resolve(opts.dataPath || ".");
     this.dirLock = new DirLock(this.dataPath);
@@ -136,6 +138,7 @@ export class NSQD {
       syncEvery: o.syncEvery,
       syncTimeout: o.syncTimeout,
       log: (level, msg) => this.log[level](msg),
+      fs: this.diskFs,
     });
   }
 

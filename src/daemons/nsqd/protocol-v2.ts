@@ -309,12 +309,15 @@ function own(data: Uint8Array): Uint8Array {
 
 function publish(client: Client, topicName: string, msgs: Message[], code: string, name: string): void {
   const topic = client.nsqd.getTopic(topicName);
+  const nsqd = client.nsqd;
   try {
     if (msgs.length === 1) topic.put(msgs[0]!);
     else topic.putMany(msgs);
   } catch (e) {
+    nsqd.setHealth(e as Error);
     throw new FatalClientError(code, `${name} failed ${(e as Error).message}`);
   }
+  if (nsqd.health !== null) nsqd.setHealth(null);
   client.pubCounts.set(topicName, (client.pubCounts.get(topicName) ?? 0) + msgs.length);
   client.sendResponse(FrameType.Response, OK);
 }
