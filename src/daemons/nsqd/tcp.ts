@@ -2,6 +2,7 @@ import type { Socket, SocketHandler, TCPSocketListener, UnixSocketListener } fro
 import { unlinkSync } from "node:fs";
 import { ascii } from "../../core/protocol/bytes.ts";
 import { encodeFrame, FrameType, MAGIC_V2 } from "../../core/protocol/frame.ts";
+import { BusyPoll } from "../../core/busy-poll.ts";
 import { type ListenAddress } from "../../core/net.ts";
 import { Client, type SocketData } from "./client.ts";
 import type { NSQD } from "./nsqd.ts";
@@ -13,12 +14,14 @@ export type TcpListener = TCPSocketListener<SocketData> | UnixSocketListener<Soc
 /** The TCP listener: a 4-byte magic picks the protocol (nsqd speaks only `  V2`), then a Client takes over. */
 export function listenTcp(nsqd: NSQD, addr: ListenAddress): TcpListener {
   let nextId = 0;
+  const poll = new BusyPoll(0.2);
   const socket: SocketHandler<SocketData> = {
     open(s) {
       s.data = {};
     },
     data(s, chunk) {
       const d = s.data;
+      poll.touch();
       if (d.client !== undefined) {
         d.client.onData(chunk);
         return;
