@@ -1,0 +1,152 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { NSQ_VERSION, VERSION } from "../../src/core/version.ts";
+import { spawnNsqd } from "../helpers/spawn.ts";
+
+const CLI = join(import.meta.dir, "../../cli/nsq.ts");
+const dir = mkdtempSync(join(tmpdir(), "nsq-cli-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs `bun cli/nsq.ts ...args` as a user would; `argv0` names the program like a link would. */
+async function nsq(args: string[], argv0?: string) {
+  const proc = Bun.spawn({
+    cmd: [process.execPath, CLI, ...args],
+    argv0,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  return { stdout, stderr, code };
+}
+
+const PROGRAMS = [
+  ["nsqd", "nsqd"],
+  ["lookupd", "nsqlookupd"],
+  ["admin", "nsqadmin"],
+  ["tail", "nsq_tail"],
+  ["to-nsq", "to_nsq"],
+  ["stat", "nsq_stat"],
+] as const;
+
+const version = (program: string) => `${program} v${NSQ_VERSION} (nsq ${VERSION}, bun ${Bun.version})\n`;
+
+describe.concurrent("nsq", () => {
+  test("--help lists every subcommand and its NSQ alias", async () => {
+    const r = await nsq(["--help"]);
+    expect(r.code).toBe(0);
+    for (const line of ["nsqd ", "lookupd, nsqlookupd", "admin, nsqadmin", "tail, nsq_tail", "to-nsq, to_nsq", "stat, nsq_stat"]) {
+      expect(r.stdout).toContain(line);
+    }
+    expect(r.stdout).not.toContain("\x1b[");
+  });
+
+  test("-h and no arguments show the same help", async () => {
+    const help = (await nsq(["--help"])).stdout;
+    expect((await nsq(["-h"])).stdout).toBe(help);
+    const bare = await nsq([]);
+    expect(bare.stdout).toBe(help);
+  });
+
+  test("--version", async () => {
+    expect(await nsq(["--version"])).toEqual({ stdout: version("nsq"), stderr: "", code: 0 });
+  });
+
+  test("unknown command exits non-zero", async () => {
+    const r = await nsq(["bogus"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("Unknown command bogus");
+  });
+
+  test.each(PROGRAMS)("%s --version, and through its alias %s", async (command, program) => {
+    expect(await nsq([command, "--version"])).toEqual({ stdout: version(program), stderr: "", code: 0 });
+    expect(await nsq([program, "-version"])).toEqual({ stdout: version(program), stderr: "", code: 0 });
+  });
+
+  test.each(PROGRAMS)("%s --help shows NSQ's flags (Go usage)", async (command, program) => {
+    const r = await nsq([command, "--help"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toStartWith(`Usage of ${program}:\n`);
+    expect(r.stdout).toContain("  -version\n    \tprint version string\n");
+  });
+
+  test("nsqd --help shows flags with defaults", async () => {
+    const r = await nsq(["nsqd", "-help"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('  -tcp-address string\n    \t<addr>:<port> to listen on for TCP clients (default "0.0.0.0:4150")\n');
+    expect(r.stdout).toContain("  -mem-queue-size int\n    \tnumber of messages to keep in memory (per topic/channel) (default 10000)\n");
+    expect(r.stdout).toContain("  -msg-timeout duration\n    \tdefault duration to wait before auto-requeing a message (default 1m0s)\n");
+    expect(r.stdout).toContain("  -lookupd-tcp-address value\n");
+    expect(r.stdout).toContain("  -config string\n");
+  });
+
+  test("a link named after a program runs that program (argv0)", async () => {
+    for (const [, program] of PROGRAMS) {
+      expect(await nsq(["--version"], program)).toEqual({ stdout: version(program), stderr: "", code: 0 });
+    }
+    const r = await nsq(["--help"], "nsqlookupd");
+    expect(r.stdout).toStartWith("Usage of nsqlookupd:\n");
+  });
+
+  test("unknown flag: Go's message and usage on stderr, exit 2", async () => {
+    const r = await nsq(["nsqd", "--tcp-address=127.0.0.1:0", "-x"]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toStartWith("flag provided but not defined: -x\nUsage of nsqd:\n");
+    const tail = await nsq(["-nope"], "nsq_tail");
+    expect(tail.code).toBe(2);
+    expect(tail.stderr).toStartWith("flag provided but not defined: -nope\nUsage of nsq_tail:\n");
+  });
+
+  test("bad values: one line naming the flag or key, exit 1, no stack", async () => {
+    let r = await nsq(["nsqd", "--max-deflate-level=10"]);
+    expect(r).toEqual({ stdout: "", stderr: "nsqd: --max-deflate-level must be [1,9]\n", code: 1 });
+    const cfg = join(dir, "bad.cfg");
+    writeFileSync(cfg, 'msg_timeout = "soon"\n');
+    r = await nsq(["nsqd", `--config=${cfg}`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('nsqd: config key msg_timeout = "soon": time: invalid duration "soon"\n');
+    r = await nsq(["to-nsq", "--nsqd-tcp-address=127.0.0.1:4150"]);
+    expect(r).toEqual({ stdout: "", stderr: "to_nsq: --topic required\n", code: 1 });
+  });
+
+  test.each([
+    ["lookupd", []],
+    ["admin", ["--lookupd-http-address=127.0.0.1:4161"]],
+    ["tail", ["--topic=t", "--nsqd-tcp-address=127.0.0.1:4150"]],
+    ["to-nsq", ["--topic=t", "--nsqd-tcp-address=127.0.0.1:4150"]],
+    ["stat", ["--topic=t", "--channel=c", "--nsqd-http-address=127.0.0.1:4151"]],
+  ])("%s is not built yet: says so and exits 1", async (command, args) => {
+    const r = await nsq([command, ...args]);
+    expect(r).toEqual({ stdout: "", stderr: `nsq ${command}: not implemented yet\n`, code: 1 });
+  });
+});
+
+describe("nsq nsqd process", () => {
+  test("SIGTERM shuts down cleanly with exit 0", async () => {
+    const data = join(dir, "sigterm");
+    const p = await spawnNsqd([`--data-path=${data}`]);
+    p.proc.kill("SIGTERM");
+    expect(await p.proc.exited).toBe(0);
+    expect(p.stderr()).toMatch(/^\[nsqd\] \d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d\.\d{6} INFO: TCP: listening on 127\.0\.0\.1:\d+\n/);
+  });
+
+  test("a start-up failure is one FATAL line and exit 1", async () => {
+    const data = join(dir, "locked");
+    const first = await spawnNsqd([`--data-path=${data}`]);
+    try {
+      const r = await nsq(["nsqd", "--tcp-address=127.0.0.1:0", "--http-address=", `--data-path=${data}`]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^\[nsqd\] [\d/: .]+ FATAL: --data-path=\S+ in use \(possibly by another instance of nsqd\)\n$/);
+    } finally {
+      first.proc.kill("SIGTERM");
+      await first.proc.exited;
+    }
+  });
+});
