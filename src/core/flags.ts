@@ -100,7 +100,8 @@ export function readConfig(path: string): Record<string, unknown> {
 
 /**
  * Merges with go-options' precedence, explicit command-line flag > config-file key > default, then validates.
- * Unknown config keys are ignored, as go-options does.
+ * Unknown config keys are ignored, as go-options does. "Given on the command line" means parsed as that flag,
+ * not go-options' substring test over os.Args (where `--max-msg-timeout` also hides `msg_timeout`).
  * @throws OptionsError naming the config key or the flag
  */
 export function resolve<O>(spec: OptionsSpec<O>, given: ReadonlyMap<string, unknown>, cfg: Record<string, unknown> = {}): O {

@@ -14,7 +14,7 @@ import { z } from "zod";
 import { formatDuration, parseDuration } from "./duration.ts";
 
 /** Go's usage type word (`flag.UnquoteUsage`); `""` for booleans. */
-export type TypeName = "" | "string" | "int" | "float" | "duration" | "value";
+export type TypeName = "" | "string" | "int" | "duration" | "value";
 
 /** One flag: how to parse it from argv and TOML, validate it, and show it in usage. */
 export interface FlagDef<T = unknown> {
@@ -120,7 +120,7 @@ export function defaultOf<T>(def: FlagDef<T>): T {
   return typeof def.default === "function" ? (def.default as () => T)() : def.default;
 }
 
-export function camel(flagName: string): string {
+function camel(flagName: string): string {
   return flagName.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
@@ -186,21 +186,6 @@ function int(dflt: number | (() => number), help: string, o?: Common<number, z.Z
       if (typeof v === "number" && Number.isSafeInteger(v)) return v;
       if (typeof v === "string" && /^[+-]?\d+$/.test(v)) return parseInt0(v);
       throw new Error("expected an integer");
-    },
-    show: (v) => (v === 0 ? "" : String(v)),
-  });
-}
-
-function float(dflt: number, help: string, o?: Common<number, z.ZodNumber>): FlagDef<number> {
-  return make(z.number(), o, {
-    type: "float",
-    help,
-    default: dflt,
-    parse: parseFloatGo,
-    fromConfig: (v) => {
-      if (typeof v === "number") return v;
-      if (typeof v === "string") return parseFloatGo(v.trim());
-      throw new Error("expected a number");
     },
     show: (v) => (v === 0 ? "" : String(v)),
   });
@@ -302,13 +287,13 @@ function deprecated(help: string): FlagDef<boolean> & { readonly ignored: true }
 }
 
 /** Flag builders for `defineOptions` tables. */
-export const flag = { string, bool, int, float, duration, strings, floats, choice, deprecated } as const;
+export const flag = { string, bool, int, duration, strings, floats, choice, deprecated } as const;
 
 const BOOL_TRUE = new Set(["1", "t", "T", "TRUE", "true", "True"]);
 const BOOL_FALSE = new Set(["0", "f", "F", "FALSE", "false", "False"]);
 
 /** Go `strconv.ParseBool`. */
-export function parseBool(raw: string): boolean {
+function parseBool(raw: string): boolean {
   if (BOOL_TRUE.has(raw)) return true;
   if (BOOL_FALSE.has(raw)) return false;
   throw new Error("parse error");
