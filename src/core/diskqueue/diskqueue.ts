@@ -143,12 +143,13 @@ export class DiskQueue {
   }
 
   /**
-   * Appends one record. Throws on a size outside [minMsgSize, maxMsgSize], after close, and while the disk is
+   * Appends one record: `data`, followed by `tail` when given (so a caller can add a header without
+   * building a joined copy). Throws on a size outside [minMsgSize, maxMsgSize], after close, and while the disk is
    * failing; records accepted before a failure stay buffered and are written once the disk recovers.
    */
-  put(data: Uint8Array): void {
+  put(data: Uint8Array, tail?: Uint8Array): void {
     if (this.closed) throw new Error("exiting");
-    const n = data.length;
+    const n = data.length + (tail === undefined ? 0 : tail.length);
     if (n < this.minMsgSize || n > this.maxMsgSize) {
       throw new RangeError(
         `invalid message write size (${n}) minMsgSize=${this.minMsgSize} maxMsgSize=${this.maxMsgSize}`,
@@ -167,7 +168,7 @@ export class DiskQueue {
       if (this.healthErr !== null) throw this.healthErr;
       if (total > buf.length) buf = this.wbuf = new Uint8Array(total);
     }
-    this.wlen = writeRecord(buf, this.wlen, data);
+    this.wlen = writeRecord(buf, this.wlen, data, tail);
     this.writePos += total;
     this.depthN++;
     this.count++;

@@ -13,13 +13,14 @@ import { join } from "node:path";
 export const RECORD_HEADER_SIZE = 4;
 
 /** Writes one record at `at` and returns the offset just past it; the caller makes room. */
-export function writeRecord(buf: Uint8Array, at: number, data: Uint8Array): number {
-  const n = data.length;
+export function writeRecord(buf: Uint8Array, at: number, data: Uint8Array, tail?: Uint8Array): number {
+  const n = data.length + (tail === undefined ? 0 : tail.length);
   buf[at] = n >>> 24;
   buf[at + 1] = n >>> 16;
   buf[at + 2] = n >>> 8;
   buf[at + 3] = n;
   buf.set(data, at + RECORD_HEADER_SIZE);
+  if (tail !== undefined) buf.set(tail, at + RECORD_HEADER_SIZE + data.length);
   return at + RECORD_HEADER_SIZE + n;
 }
 

@@ -9,13 +9,15 @@
  */
 const TWEPOCH = 1288834974288;
 const NS_PER_UNIT = 1048576 / 1e6; // ms per (ns >> 20) unit
-const HEX = "0123456789abcdef";
 
 export const MAX_NODE_ID = 1024;
 
 export class GuidFactory {
   private lastTs = -1;
   private sequence = 0;
+  /** The upper 32 bits change about once a second; their hex is kept rather than rebuilt per ID. */
+  private hi = -1;
+  private hiHex = "";
 
   constructor(private readonly nodeId: number) {
     if (!(nodeId >= 0 && nodeId < MAX_NODE_ID)) throw new RangeError(`node id ${nodeId} out of range [0,1024)`);
@@ -34,14 +36,21 @@ export class GuidFactory {
     const t = ts - TWEPOCH;
     // t fits in 42 bits; split the 64-bit value into two 32-bit halves without BigInt.
     const hi = Math.floor(t / 1024);
+    if (hi !== this.hi) {
+      this.hi = hi;
+      this.hiHex = hex8(hi);
+    }
     const lo = ((t % 1024) * 4194304 + this.nodeId * 4096 + this.sequence) >>> 0;
-    return hex8(hi) + hex8(lo);
+    return this.hiHex + hex8(lo);
   }
 }
 
+const HEX_CODES = Array.from("0123456789abcdef", (c) => c.charCodeAt(0));
+
 function hex8(v: number): string {
-  return (
-    HEX[(v >>> 28) & 15]! + HEX[(v >>> 24) & 15]! + HEX[(v >>> 20) & 15]! + HEX[(v >>> 16) & 15]! +
-    HEX[(v >>> 12) & 15]! + HEX[(v >>> 8) & 15]! + HEX[(v >>> 4) & 15]! + HEX[v & 15]!
+  const h = HEX_CODES;
+  return String.fromCharCode(
+    h[(v >>> 28) & 15]!, h[(v >>> 24) & 15]!, h[(v >>> 20) & 15]!, h[(v >>> 16) & 15]!,
+    h[(v >>> 12) & 15]!, h[(v >>> 8) & 15]!, h[(v >>> 4) & 15]!, h[v & 15]!,
   );
 }

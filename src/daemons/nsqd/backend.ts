@@ -3,7 +3,8 @@
  * `#ephemeral` names a sink that drops (as nsqd's dummy backend does).
  */
 export interface BackendQueue {
-  put(data: Uint8Array): void;
+  /** One record: `data` then `tail`. */
+  put(data: Uint8Array, tail?: Uint8Array): void;
   readNext(): Uint8Array | null;
   depth(): number;
   empty(): void;

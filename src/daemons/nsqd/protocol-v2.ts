@@ -336,17 +336,12 @@ function mpubLimit(client: Client, args: Uint8Array[]): number {
 
 function MPUB(client: Client, args: Uint8Array[], data: Uint8Array): void {
   const o = client.nsqd.opts;
-  const bodies = parseMpubBody(data, o.maxMsgSize, o.maxBodySize);
+  const bodies = parseMpubBody(own(data), o.maxMsgSize, o.maxBodySize);
   const topicName = latin1(args[1]!);
   const topic = client.nsqd.getTopic(topicName);
   const now = Date.now();
-  const owned = own(data);
   const msgs = new Array<Message>(bodies.length);
-  for (let i = 0; i < bodies.length; i++) {
-    const b = bodies[i]!;
-    const at = b.byteOffset - data.byteOffset;
-    msgs[i] = topic.newMessage(owned.subarray(at, at + b.length), now);
-  }
+  for (let i = 0; i < bodies.length; i++) msgs[i] = topic.newMessage(bodies[i]!, now);
   publish(client, topicName, msgs, "E_MPUB_FAILED", "MPUB");
 }
 

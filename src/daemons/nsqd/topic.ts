@@ -1,11 +1,10 @@
 import { Deque } from "../../core/deque.ts";
 import { GuidFactory } from "../../core/protocol/guid.ts";
-import { decodeMessage, encodeMessage } from "../../core/protocol/message.ts";
 import { isEphemeral } from "../../core/protocol/names.ts";
 import type { BackendQueue } from "./backend.ts";
 import { Channel } from "./channel.ts";
 import type { DeferredStore } from "./deferred-store.ts";
-import { Message } from "./message.ts";
+import { Message, messageFromRecord, putToBackend } from "./message.ts";
 import type { NSQD } from "./nsqd.ts";
 
 /** Messages moved from a topic's backlog to its channels per turn of the event loop. */
@@ -93,7 +92,7 @@ export class Topic {
       if (this.deferredStore?.durable) this.deferredStore.add(m, Date.now() + m.deferred);
       this.memQ.push(m);
     } else if (this.memQ.length < this.nsqd.opts.memQueueSize) this.memQ.push(m);
-    else this.backend.put(encodeMessage(m));
+    else putToBackend(this.backend, m);
   }
 
   private fanOut(m: Message): void {
@@ -125,9 +124,7 @@ export class Topic {
           const rec = this.backend.depth() > 0 ? this.backend.readNext() : null;
           if (rec === null) break;
           try {
-            const f = decodeMessage(rec);
-            m = new Message(f.id, f.body, f.timestamp);
-            m.attempts = f.attempts;
+            m = messageFromRecord(rec);
           } catch (e) {
             this.nsqd.log.error(`TOPIC(${this.name}): failed to decode message - ${(e as Error).message}`);
             continue;
@@ -200,7 +197,7 @@ export class Topic {
     for (const m of this.memQ.drain()) {
       if (m.deferred > 0) continue;
       try {
-        this.backend.put(encodeMessage(m));
+        putToBackend(this.backend, m);
       } catch (e) {
         this.nsqd.log.error(`TOPIC(${this.name}): failed to write message to backend - ${(e as Error).message}`);
         break;
