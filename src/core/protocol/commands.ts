@@ -1,4 +1,4 @@
-import { ascii } from "./bytes.ts";
+import { ascii, type ByteWriter } from "./bytes.ts";
 import { encodeMpubBody } from "./mpub.ts";
 
 /**
@@ -34,3 +34,46 @@ export const Command = {
   cls: () => encodeCommand("CLS"),
   nop: () => encodeCommand("NOP"),
 } as const;
+
+/**
+ * Appends a command to `w` in place: the client's hot path (FIN per message, PUB/MPUB per batch) writes
+ * into its connection's output buffer without a temporary array per command. Params are ASCII.
+ */
+export function writeCommand(w: ByteWriter, name: string, params: readonly (string | number)[] = [], body?: Uint8Array): void {
+  writeAscii(w, name);
+  for (const p of params) {
+    w.ensure(1);
+    w.buf[w.length++] = 0x20;
+    writeAscii(w, typeof p === "number" ? String(p) : p);
+  }
+  w.ensure(1);
+  w.buf[w.length++] = 0x0a;
+  if (body) {
+    w.u32(body.length);
+    w.bytes(body);
+  }
+}
+
+/** `MPUB <topic>\n[4-byte body size][4-byte num msgs]([4-byte msg size][msg])*`, encoded straight into `w`. */
+export function writeMpubCommand(w: ByteWriter, topic: string, bodies: readonly Uint8Array[]): void {
+  let size = 4;
+  for (const b of bodies) size += 4 + b.length;
+  writeAscii(w, "MPUB ");
+  writeAscii(w, topic);
+  w.ensure(9 + size);
+  w.buf[w.length++] = 0x0a;
+  w.u32(size);
+  w.u32(bodies.length);
+  for (const b of bodies) {
+    w.u32(b.length);
+    w.bytes(b);
+  }
+}
+
+function writeAscii(w: ByteWriter, s: string): void {
+  w.ensure(s.length);
+  const buf = w.buf;
+  let at = w.length;
+  for (let i = 0; i < s.length; i++) buf[at++] = s.charCodeAt(i);
+  w.length = at;
+}
