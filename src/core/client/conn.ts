@@ -366,13 +366,15 @@ export class Conn implements MessageResponder {
 
   // --- message responses (MessageResponder) ---
 
+  // The owner hears of the answer before it is written, as in go-nsq: a backoff's RDY 0 must reach nsqd
+  // before the REQ, or nsqd would hand the requeued message straight back.
   finish(m: Message): void {
     this.inFlight--;
+    this.delegate.onMessageFinished?.(this, m);
     if (this.state === "ready") {
       writeCommand(this.out, "FIN", [m.id]);
       this.commit();
     }
-    this.delegate.onMessageFinished?.(this, m);
     this.maybeFinishClose();
   }
 
@@ -380,11 +382,11 @@ export class Conn implements MessageResponder {
     this.inFlight--;
     let delay = delayMs;
     if (delay < 0) delay = Math.min(this.cfg.defaultRequeueDelay * m.attempts, this.cfg.maxRequeueDelay);
+    this.delegate.onMessageRequeued?.(this, m, backoff);
     if (this.state === "ready") {
       writeCommand(this.out, "REQ", [m.id, Math.round(delay)]);
       this.commit();
     }
-    this.delegate.onMessageRequeued?.(this, m, backoff);
     this.maybeFinishClose();
   }
 

@@ -432,7 +432,7 @@ export class Consumer implements ConnDelegate {
       return;
     }
     const left = this.connections.size;
-    this.log.warn(`${this.prefix}there are ${left} connections left alive`);
+    (this.stopFlag ? this.log.info : this.log.warn)(`${this.prefix}there are ${left} connections left alive`);
     if ((retry !== undefined || rdy > 0) && (left === this.maxInFlight || this.inBackoff())) this.needRdyRedistributed = true;
     if (this.stopFlag) {
       this.checkStopped();
