@@ -300,11 +300,13 @@ function pubLimit(client: Client, args: Uint8Array[], name: string, params: numb
 }
 
 /**
- * Bodies arrive as views into the socket's read chunk (up to 512 KiB); a queued message would pin all
- * of it, so the command's bytes are copied once, and MPUB's messages share that one copy.
+ * Bodies arrive as views into the socket's read chunk (up to 512 KiB). A queued message keeps its whole
+ * chunk alive, so a command that is a small part of its chunk is copied out (MPUB's messages share that one
+ * copy); one that fills at least half of it keeps the view, which bounds what a message pins to twice its
+ * command and saves copying the bulk of MPUB traffic.
  */
 function own(data: Uint8Array): Uint8Array {
-  return data.byteLength === data.buffer.byteLength ? data : data.slice();
+  return data.byteLength * 2 >= data.buffer.byteLength ? data : data.slice();
 }
 
 function publish(client: Client, topicName: string, msgs: Message[], code: string, name: string): void {
