@@ -29,6 +29,8 @@ export interface Logger {
   error(msg: string): void;
   /** Logs at FATAL; exiting is the caller's decision (NSQ's daemons log fatal and keep running too). */
   fatal(msg: string): void;
+  /** Changes the level at run time (nsqd's `PUT /config/log_level`). */
+  setLevel?(level: LogLevel): void;
 }
 
 export interface LoggerOptions {
@@ -47,7 +49,7 @@ export interface LoggerOptions {
  * if (log.enabled("debug")) log.debug(`PROTOCOL(V2): [${id}] ${cmd}`);
  */
 export function createLogger(o: LoggerOptions = {}): Logger {
-  const min = RANK[o.level ?? "info"];
+  let min = RANK[o.level ?? "info"];
   const prefix = o.prefix ?? "";
   const write = o.write ?? ((line: string) => writeSync(2, line));
   const now = o.now ?? (() => performance.timeOrigin + performance.now());
@@ -58,9 +60,16 @@ export function createLogger(o: LoggerOptions = {}): Logger {
   // No throttling: repeated identical lines are real events for a daemon.
   const consola = createConsola({ level: Number.POSITIVE_INFINITY, throttle: 0, reporters: [reporter] });
   const logger = { enabled: (level: LogLevel) => RANK[level] >= min } as Logger;
-  for (const level of LOG_LEVELS) {
-    logger[level] = RANK[level] >= min ? (msg: string) => consola[level](msg) : () => {};
-  }
+  const bind = () => {
+    for (const level of LOG_LEVELS) {
+      logger[level] = RANK[level] >= min ? (msg: string) => consola[level](msg) : () => {};
+    }
+  };
+  logger.setLevel = (level) => {
+    min = RANK[level];
+    bind();
+  };
+  bind();
   return logger;
 }
 

@@ -16,6 +16,10 @@ export const tmpDir = () => mkdtempSync(join(tmpdir(), "nsq-test-"));
 export interface TestNsqd {
   nsqd: NSQD;
   port: number;
+  /** The HTTP port (0 when `httpAddress: ""`). */
+  httpPort: number;
+  /** A request to the HTTP API: `d.http("/stats?format=json")`. */
+  http(path: string, init?: RequestInit): Promise<Response>;
   dataPath: string;
   logs: string[];
   stop(opts?: { keepData?: boolean }): Promise<void>;
@@ -31,6 +35,8 @@ export async function startNsqd(over: Partial<NsqdOptions> = {}, diskFs?: DiskQu
   return {
     nsqd,
     port: nsqd.tcpPort(),
+    httpPort: nsqd.httpPort(),
+    http: (path, init) => fetch(`http://127.0.0.1:${nsqd.httpPort()}${path}`, init),
     dataPath,
     logs,
     async stop({ keepData = false } = {}) {

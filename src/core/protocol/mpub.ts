@@ -6,9 +6,10 @@ import { FatalClientError } from "./errors.ts";
  *   [4-byte num messages]([4-byte message size][message bytes])*
  *
  * Validated whole before anything is queued, so MPUB is atomic. Bodies are views into `body`.
- * Error codes and texts are nsqd's readMPUB.
+ * Error codes and texts are nsqd's readMPUB. `allowTrailing`: HTTP /mpub stops reading after the last
+ * declared message and ignores the rest of the request body.
  */
-export function parseMpubBody(body: Uint8Array, maxMsgSize: number, maxBodySize: number): Uint8Array[] {
+export function parseMpubBody(body: Uint8Array, maxMsgSize: number, maxBodySize: number, allowTrailing = false): Uint8Array[] {
   const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
   if (body.length < 4) throw new FatalClientError("E_BAD_BODY", "MPUB failed to read message count");
   const count = v.getInt32(0);
@@ -31,7 +32,7 @@ export function parseMpubBody(body: Uint8Array, maxMsgSize: number, maxBodySize:
     at += size;
   }
   // nsqd reads messages straight off the socket, so extra bytes would desync the stream; refuse them.
-  if (at !== body.length) throw new FatalClientError("E_BAD_BODY", `MPUB invalid body size ${body.length}`);
+  if (at !== body.length && !allowTrailing) throw new FatalClientError("E_BAD_BODY", `MPUB invalid body size ${body.length}`);
   return out;
 }
 

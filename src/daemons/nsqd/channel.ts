@@ -1,5 +1,6 @@
 import { Deque } from "../../core/deque.ts";
 import { PQueue } from "../../core/pqueue.ts";
+import { e2eQuantile, type Quantile } from "../../core/quantile.ts";
 import { decodeMessage, encodeMessage } from "../../core/protocol/message.ts";
 import { isEphemeral } from "../../core/protocol/names.ts";
 import type { BackendQueue } from "./backend.ts";
@@ -29,6 +30,8 @@ export class Channel {
   messageCount = 0;
   requeueCount = 0;
   timeoutCount = 0;
+  /** End-to-end latency of finished messages; null unless --e2e-processing-latency-percentile is set. */
+  readonly e2e: Quantile | null;
   private readonly ready: Client[] = [];
   private rr = 0;
   private pumping = false;
@@ -41,6 +44,7 @@ export class Channel {
     this.ephemeral = isEphemeral(name);
     this.backend = nsqd.openBackend(`${topic.name}:${name}`, this.ephemeral);
     this.deferredStore = nsqd.openDeferredStore(`${topic.name}:${name}`, this.ephemeral);
+    this.e2e = e2eQuantile(nsqd.opts);
     this.loadDeferred();
   }
 
@@ -164,7 +168,8 @@ export class Channel {
   }
 
   finish(client: Client, id: string): void {
-    this.popInFlight(client, id);
+    const m = this.popInFlight(client, id);
+    this.e2e?.insert(m.timestamp);
   }
 
   requeue(client: Client, id: string, delayMs: number): void {

@@ -10,8 +10,10 @@ import { type BackendQueue, DropBackend } from "./backend.ts";
 import type { Channel } from "./channel.ts";
 import type { Client } from "./client.ts";
 import { DeferredStore } from "./deferred-store.ts";
+import { type HttpListener, listenHttp } from "./http.ts";
 import { type Metadata, readMetadata, writeMetadata } from "./metadata.ts";
 import type { NsqdOptions } from "./options.ts";
+import { StatsdLoop } from "./statsd.ts";
 import { listenTcp, type TcpListener } from "./tcp.ts";
 import { Topic } from "./topic.ts";
 
@@ -30,6 +32,8 @@ export class NSQD {
   health: string | null = null;
   private tcp: TcpListener | null = null;
   private tcpListen: ListenAddress | null = null;
+  private http: HttpListener | null = null;
+  private statsd: StatsdLoop | null = null;
   private scanTimer: Timer | null = null;
   private readonly dirLock: DirLock;
   private loading = false;
@@ -58,11 +62,15 @@ export class NSQD {
       this.persistMetadata();
       this.tcpListen = parseListenAddress(this.opts.tcpAddress);
       this.tcp = listenTcp(this, this.tcpListen);
+      if (this.opts.httpAddress !== "") this.http = listenHttp(this, parseListenAddress(this.opts.httpAddress));
     } catch (e) {
+      this.tcp?.stop(true);
       this.dirLock.unlock();
       throw e;
     }
     this.log.info(`TCP: listening on ${this.tcpAddress()}`);
+    if (this.http !== null) this.log.info(`HTTP: listening on ${this.http.address()}`);
+    if (this.opts.statsdAddress !== "") this.statsd = new StatsdLoop(this).start();
     this.scanTimer = setInterval(() => this.scanQueues(), QUEUE_SCAN_INTERVAL);
   }
 
@@ -78,11 +86,23 @@ export class NSQD {
     return this.tcp === null || this.tcpListen === null || "unix" in this.tcpListen ? -1 : (this.tcp as Bun.TCPSocketListener).port;
   }
 
+  /** `host:port` of the HTTP listener (port 0 resolved), its unix socket path, or "" when disabled. */
+  httpAddress(): string {
+    return this.http?.address() ?? "";
+  }
+
+  /** -1 on a unix socket, 0 when HTTP is disabled. */
+  httpPort(): number {
+    return this.http?.port() ?? 0;
+  }
+
   async exit(): Promise<void> {
     if (this.exited) return;
     this.exited = true;
     this.log.info("NSQ: closing");
     this.tcp?.stop(false);
+    this.http?.stop();
+    this.statsd?.stop();
     for (const c of [...this.clients.values()]) c.close();
     if (this.scanTimer !== null) clearInterval(this.scanTimer);
     try {
@@ -92,6 +112,7 @@ export class NSQD {
     }
     for (const t of this.topics.values()) t.exit(false);
     this.tcp?.stop(true);
+    this.http?.stop(true);
     this.dirLock.unlock();
   }
 

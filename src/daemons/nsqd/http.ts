@@ -1,0 +1,548 @@
+/**
+ * nsqd's HTTP API (nsqd/http.go) as a Hono app, and its Bun.serve listener. Parameters, status codes,
+ * error codes and the order in which nsqd checks them follow NSQ 1.3; `GET /metrics` (Prometheus) is
+ * ours. Handlers answer through NSQ's V1 convention (src/core/http.ts).
+ * @module
+ */
+import type { Server } from "bun";
+import { unlinkSync } from "node:fs";
+import os from "node:os";
+import { type Context, Hono } from "hono";
+import { z } from "zod";
+import { formatDuration } from "../../core/duration.ts";
+import {
+  ApiError,
+  boolParam,
+  contentLength,
+  Json,
+  plainText,
+  parseQuery,
+  type Query,
+  queryGet,
+  RawJson,
+  rawQuery,
+  readBody,
+  respondV1,
+  RouteTable,
+  type V1Data,
+  v1Error,
+} from "../../core/http.ts";
+import { formatAddress, type ListenAddress } from "../../core/net.ts";
+import { LOG_LEVELS, type LogLevel } from "../../core/options.ts";
+import { ClientError } from "../../core/protocol/errors.ts";
+import { parseMpubBody } from "../../core/protocol/mpub.ts";
+import { isValidChannelName, isValidTopicName } from "../../core/protocol/names.ts";
+import { NSQ_VERSION } from "../../core/version.ts";
+import type { Message } from "./message.ts";
+import { renderMetrics, METRICS_CONTENT_TYPE } from "./metrics.ts";
+import type { NSQD } from "./nsqd.ts";
+import { nsqdSpec, TLS_VERSIONS, TLSRequired } from "./options.ts";
+import { getStats, memStats, statsJson, statsText } from "./stats.ts";
+import { statsdPrefix } from "./statsd.ts";
+import type { Topic } from "./topic.ts";
+
+type Env = { Bindings: { server?: Server<undefined> } };
+/** A handler's answer: V1 data, or a complete Response for the routes that are not NSQ's. */
+type Handler = (c: Context<Env>) => V1Data | Response | Promise<V1Data | Response>;
+
+/** Go's lg.LogLevel values, as `/config/log_level` reports them. */
+const LOG_LEVEL_NUMBER: Record<LogLevel, number> = { debug: 1, info: 2, warn: 3, error: 4, fatal: 5 };
+/** nsqd's TLSNotRequired, TLSRequiredExceptHTTP, TLSRequired. */
+const TLS_REQUIRED_NUMBER: Record<TLSRequired, number> = { false: 0, "tcp-https": 1, true: 2 };
+
+const topicName = z.string().refine(isValidTopicName);
+const channelName = z.string().refine(isValidChannelName);
+/** strconv.ParseInt(s, 10, 64): optional sign, decimal digits only. */
+const deferMs = z
+  .string()
+  .regex(/^[+-]?[0-9]+$/)
+  .transform(Number);
+const lookupdAddresses = z.array(z.string()).nullable();
+const logLevel = z
+  .string()
+  .transform((s) => s.toLowerCase())
+  .pipe(z.enum(LOG_LEVELS));
+
+export interface HttpApiOptions {
+  /** This app serves the HTTPS listener (so `--tls-required=true` does not refuse it). */
+  tls?: boolean;
+  /** The HTTPS port to point plain-HTTP clients at when TLS is required (0 when there is none). */
+  httpsPort?: () => number;
+}
+
+/** A route as nsqd registers it: `plain` answers like NSQ's PlainText decorator, `log` adds the request log. */
+interface Route {
+  method: string;
+  path: string;
+  kind: "v1" | "plain";
+  log: boolean;
+  handler: Handler;
+}
+
+/**
+ * The nsqd HTTP API. `app` is a plain Hono app (`app.request()` in tests, `app.fetch` under Bun.serve);
+ * `closing` makes every request answer 503 EXITING while nsqd shuts down.
+ */
+export class HttpApi {
+  readonly app = new Hono<Env>();
+  closing = false;
+  private readonly table: RouteTable;
+
+  constructor(
+    private readonly nsqd: NSQD,
+    private readonly o: HttpApiOptions = {},
+  ) {
+    const routes: Route[] = [
+      { method: "GET", path: "/ping", kind: "plain", log: true, handler: () => this.ping() },
+      { method: "GET", path: "/info", kind: "v1", log: true, handler: () => this.info() },
+      { method: "POST", path: "/pub", kind: "v1", log: false, handler: (c) => this.pub(c) },
+      { method: "POST", path: "/mpub", kind: "v1", log: false, handler: (c) => this.mpub(c) },
+      { method: "GET", path: "/stats", kind: "v1", log: true, handler: (c) => this.stats(c) },
+      { method: "POST", path: "/topic/create", kind: "v1", log: true, handler: (c) => this.createTopic(c) },
+      { method: "POST", path: "/topic/delete", kind: "v1", log: true, handler: (c) => this.deleteTopic(c) },
+      { method: "POST", path: "/topic/empty", kind: "v1", log: true, handler: (c) => this.emptyTopic(c) },
+      { method: "POST", path: "/topic/pause", kind: "v1", log: true, handler: (c) => this.pauseTopic(c, true) },
+      { method: "POST", path: "/topic/unpause", kind: "v1", log: true, handler: (c) => this.pauseTopic(c, false) },
+      { method: "POST", path: "/channel/create", kind: "v1", log: true, handler: (c) => this.createChannel(c) },
+      { method: "POST", path: "/channel/delete", kind: "v1", log: true, handler: (c) => this.deleteChannel(c) },
+      { method: "POST", path: "/channel/empty", kind: "v1", log: true, handler: (c) => this.emptyChannel(c) },
+      { method: "POST", path: "/channel/pause", kind: "v1", log: true, handler: (c) => this.pauseChannel(c, true) },
+      { method: "POST", path: "/channel/unpause", kind: "v1", log: true, handler: (c) => this.pauseChannel(c, false) },
+      { method: "GET", path: "/config/:opt", kind: "v1", log: true, handler: (c) => this.getConfig(c) },
+      { method: "PUT", path: "/config/:opt", kind: "v1", log: true, handler: (c) => this.putConfig(c) },
+      { method: "POST", path: "/debug/freememory", kind: "v1", log: true, handler: () => this.freeMemory() },
+      { method: "GET", path: "/metrics", kind: "v1", log: true, handler: () => this.metrics() },
+    ];
+    this.table = new RouteTable(routes);
+
+    this.app.use("*", async (c, next) => {
+      if (!this.o.tls && this.nsqd.opts.tlsRequired === TLSRequired.Yes) {
+        const port = this.o.httpsPort?.() ?? 0;
+        return new Response(`{"message": "TLS_REQUIRED", "https_port": ${port}}`, {
+          status: 403,
+          headers: { "X-NSQ-Content-Type": "nsq; version=1.0", "Content-Type": "application/json; charset=utf-8" },
+        });
+      }
+      if (this.closing) return respondV1(503, "EXITING");
+      // Hono answers HEAD with the GET route; httprouter has no HEAD routes, so nsqd answers 405.
+      if (c.req.method === "HEAD") return this.fallback(c);
+      await next();
+    });
+    for (const r of routes) this.app.on(r.method, r.path, this.wrap(r));
+    this.app.notFound((c) => this.fallback(c));
+    this.app.onError((err, c) => {
+      this.nsqd.log.error(`panic in HTTP handler - ${err.stack ?? err}`);
+      const res = respondV1(500, "INTERNAL_ERROR");
+      this.logRequest(c, 500, performance.now());
+      return res;
+    });
+  }
+
+  private wrap(r: Route) {
+    return async (c: Context<Env>): Promise<Response> => {
+      const start = performance.now();
+      let status = 200;
+      let res: Response;
+      try {
+        const data = await r.handler(c);
+        if (data instanceof Response) res = data;
+        else res = r.kind === "plain" ? plainText(200, data as string) : respondV1(200, data);
+      } catch (e) {
+        if (!(e instanceof ApiError)) throw e;
+        status = e.status;
+        res = r.kind === "plain" ? plainText(e.status, e.text) : v1Error(e);
+      }
+      if (r.log) this.logRequest(c, status, start);
+      return res;
+    };
+  }
+
+  private fallback(c: Context<Env>): Response {
+    const start = performance.now();
+    return this.table.fallback(c.req.raw, (status) => {
+      this.logRequest(c, status, start);
+      return respondV1(status, status === 404 ? "NOT_FOUND" : "METHOD_NOT_ALLOWED");
+    });
+  }
+
+  /** http_api.Log: `200 GET /stats?format=json (127.0.0.1:50011) 1.234ms`. */
+  private logRequest(c: Context<Env>, status: number, start: number): void {
+    const log = this.nsqd.log;
+    if (!log.enabled("info")) return;
+    const url = c.req.url;
+    const uri = url.slice(url.indexOf("/", url.indexOf("//") + 2));
+    const ip = c.env?.server?.requestIP(c.req.raw);
+    const remote = ip ? formatAddress(ip.address, ip.port) : "";
+    log.info(`${status} ${c.req.method} ${uri} (${remote}) ${formatDuration(performance.now() - start)}`);
+  }
+
+  // --- helpers: NSQ's query accessors, in the order nsqd checks things ---
+
+  private query(c: Context<Env>): Query {
+    const q = parseQuery(rawQuery(c.req.url));
+    if (q === null) {
+      this.nsqd.log.error(`failed to parse request params - invalid query ${rawQuery(c.req.url)}`);
+      throw new ApiError(400, "INVALID_REQUEST");
+    }
+    return q;
+  }
+
+  /** getTopicFromQuery: validates, then gets or creates the topic. */
+  private topicFromQuery(c: Context<Env>): { q: Query; topic: Topic } {
+    const q = this.query(c);
+    const name = queryGet(q, "topic");
+    if (name === undefined) throw new ApiError(400, "MISSING_ARG_TOPIC");
+    if (!topicName.safeParse(name).success) throw new ApiError(400, "INVALID_TOPIC");
+    return { q, topic: this.nsqd.getTopic(name) };
+  }
+
+  /** getExistingTopicFromQuery: http_api.GetTopicChannelArgs, then the topic must exist. */
+  private existingTopicFromQuery(c: Context<Env>): { topic: Topic; channel: string } {
+    const q = this.query(c);
+    const t = queryGet(q, "topic");
+    if (t === undefined) throw new ApiError(400, "MISSING_ARG_TOPIC");
+    if (!topicName.safeParse(t).success) throw new ApiError(400, "INVALID_ARG_TOPIC");
+    const ch = queryGet(q, "channel");
+    if (ch === undefined) throw new ApiError(400, "MISSING_ARG_CHANNEL");
+    if (!channelName.safeParse(ch).success) throw new ApiError(400, "INVALID_ARG_CHANNEL");
+    const topic = this.nsqd.topics.get(t);
+    if (topic === undefined) throw new ApiError(404, "TOPIC_NOT_FOUND");
+    return { topic, channel: ch };
+  }
+
+  private existingTopic(c: Context<Env>, validate: boolean): Topic {
+    const name = queryGet(this.query(c), "topic");
+    if (name === undefined) throw new ApiError(400, "MISSING_ARG_TOPIC");
+    if (validate && !topicName.safeParse(name).success) throw new ApiError(400, "INVALID_TOPIC");
+    const topic = this.nsqd.topics.get(name);
+    if (topic === undefined) throw new ApiError(404, "TOPIC_NOT_FOUND");
+    return topic;
+  }
+
+  /** Topic.PutMessage(s): any failure is 503 EXITING; a failed backend write also makes nsqd unhealthy. */
+  private publish(topic: Topic, msgs: Message[]): void {
+    const nsqd = this.nsqd;
+    if (topic.exiting) throw new ApiError(503, "EXITING");
+    try {
+      if (msgs.length === 1) topic.put(msgs[0]!);
+      else topic.putMany(msgs);
+    } catch (e) {
+      nsqd.setHealth(e as Error);
+      nsqd.log.error(`TOPIC(${topic.name}): failed to put message(s) - ${(e as Error).message}`);
+      throw new ApiError(503, "EXITING");
+    }
+    if (nsqd.health !== null) nsqd.setHealth(null);
+  }
+
+  // --- handlers ---
+
+  private ping(): string {
+    const h = this.nsqd.health;
+    if (h !== null) throw new ApiError(500, `NOK - ${h}`);
+    return "OK";
+  }
+
+  private info(): Json {
+    const o = this.nsqd.opts;
+    return new Json({
+      version: NSQ_VERSION,
+      broadcast_address: o.broadcastAddress,
+      hostname: os.hostname(),
+      http_port: this.nsqd.httpPort(),
+      tcp_port: this.nsqd.tcpPort(),
+      start_time: Math.floor(this.nsqd.startTime / 1000),
+      max_heartbeat_interval: o.maxHeartbeatInterval * 1e6,
+      max_output_buffer_size: o.maxOutputBufferSize,
+      max_output_buffer_timeout: o.maxOutputBufferTimeout * 1e6,
+      max_deflate_level: o.maxDeflateLevel,
+      topology_zone: o.topologyZone,
+      topology_region: o.topologyRegion,
+    });
+  }
+
+  private async pub(c: Context<Env>): Promise<string> {
+    const max = this.nsqd.opts.maxMsgSize;
+    if (contentLength(c.req.raw) > max) throw new ApiError(413, "MSG_TOO_BIG");
+    const body = await readBody(c.req.raw, max);
+    if (body.length > max) throw new ApiError(413, "MSG_TOO_BIG");
+    if (body.length === 0) throw new ApiError(400, "MSG_EMPTY");
+    const { q, topic } = this.topicFromQuery(c);
+    let deferred = 0;
+    const ds = queryGet(q, "defer");
+    if (ds !== undefined) {
+      const d = deferMs.safeParse(ds);
+      if (!d.success || d.data < 0 || d.data > this.nsqd.opts.maxReqTimeout) throw new ApiError(400, "INVALID_DEFER");
+      deferred = d.data;
+    }
+    const m = topic.newMessage(body);
+    m.deferred = deferred;
+    this.publish(topic, [m]);
+    return "OK";
+  }
+
+  private async mpub(c: Context<Env>): Promise<string> {
+    const o = this.nsqd.opts;
+    if (contentLength(c.req.raw) > o.maxBodySize) throw new ApiError(413, "BODY_TOO_BIG");
+    const { q, topic } = this.topicFromQuery(c);
+    // text is the default; an unrecognised value means binary
+    let binary = false;
+    const b = queryGet(q, "binary");
+    if (b !== undefined) {
+      binary = boolParam(b, true);
+      if (b !== "true" && b !== "1" && b !== "false" && b !== "0") {
+        this.nsqd.log.warn(`deprecated value '${b}' used for /mpub binary param`);
+      }
+    }
+    const body = await readBody(c.req.raw, o.maxBodySize);
+    const now = Date.now();
+    const msgs: Message[] = [];
+    if (binary) {
+      if (body.length > o.maxBodySize) throw new ApiError(413, "BODY_TOO_BIG");
+      let bodies: Uint8Array[];
+      try {
+        bodies = parseMpubBody(body, o.maxMsgSize, o.maxBodySize, true);
+      } catch (e) {
+        if (e instanceof ClientError) throw new ApiError(413, e.code.slice(2));
+        throw e;
+      }
+      for (const m of bodies) msgs.push(topic.newMessage(m, now));
+    } else {
+      // nsqd reads lines through LimitReader(max+1): hitting max+1 bytes is BODY_TOO_BIG, unless a
+      // line over --max-msg-size comes first
+      const readMax = o.maxBodySize + 1;
+      let start = 0;
+      let total = 0;
+      while (start < body.length) {
+        let end = body.indexOf(10, start);
+        const next = end < 0 ? body.length : end + 1;
+        total += next - start;
+        if (total === readMax) throw new ApiError(413, "BODY_TOO_BIG");
+        if (end < 0) end = body.length;
+        const len = end - start;
+        if (len > 0) {
+          if (len > o.maxMsgSize) throw new ApiError(413, "MSG_TOO_BIG");
+          msgs.push(topic.newMessage(body.subarray(start, end), now));
+        }
+        start = next;
+      }
+    }
+    if (msgs.length > 0) this.publish(topic, msgs);
+    return "OK";
+  }
+
+  private stats(c: Context<Env>): V1Data {
+    const q = this.query(c);
+    const topic = queryGet(q, "topic") ?? "";
+    const channel = queryGet(q, "channel") ?? "";
+    const includeClients = boolParam(queryGet(q, "include_clients"), true);
+    const includeMem = boolParam(queryGet(q, "include_mem"), true);
+    const stats = getStats(this.nsqd, topic, channel, includeClients);
+    const mem = includeMem ? memStats() : null;
+    if (queryGet(q, "format") !== "json") return statsText(this.nsqd, stats, mem);
+    return new RawJson(statsJson(this.nsqd, stats, mem, NSQ_VERSION));
+  }
+
+  private createTopic(c: Context<Env>): null {
+    this.topicFromQuery(c);
+    return null;
+  }
+
+  private deleteTopic(c: Context<Env>): null {
+    const name = queryGet(this.query(c), "topic");
+    if (name === undefined) throw new ApiError(400, "MISSING_ARG_TOPIC");
+    if (!this.nsqd.deleteTopic(name)) throw new ApiError(404, "TOPIC_NOT_FOUND");
+    return null;
+  }
+
+  private emptyTopic(c: Context<Env>): null {
+    const topic = this.existingTopic(c, true);
+    try {
+      topic.empty();
+    } catch (e) {
+      this.nsqd.log.error(`TOPIC(${topic.name}): failed to empty - ${(e as Error).message}`);
+      throw new ApiError(500, "INTERNAL_ERROR");
+    }
+    return null;
+  }
+
+  private pauseTopic(c: Context<Env>, pause: boolean): null {
+    const topic = this.existingTopic(c, false);
+    if (pause) topic.pause();
+    else topic.unpause();
+    this.persist();
+    return null;
+  }
+
+  private createChannel(c: Context<Env>): null {
+    const { topic, channel } = this.existingTopicFromQuery(c);
+    topic.getChannel(channel);
+    return null;
+  }
+
+  private deleteChannel(c: Context<Env>): null {
+    const { topic, channel } = this.existingTopicFromQuery(c);
+    if (!topic.deleteChannel(channel)) throw new ApiError(404, "CHANNEL_NOT_FOUND");
+    return null;
+  }
+
+  private emptyChannel(c: Context<Env>): null {
+    const { topic, channel } = this.existingTopicFromQuery(c);
+    const ch = topic.channels.get(channel);
+    if (ch === undefined) throw new ApiError(404, "CHANNEL_NOT_FOUND");
+    try {
+      ch.empty();
+    } catch (e) {
+      this.nsqd.log.error(`CHANNEL(${channel}): failed to empty - ${(e as Error).message}`);
+      throw new ApiError(500, "INTERNAL_ERROR");
+    }
+    return null;
+  }
+
+  private pauseChannel(c: Context<Env>, pause: boolean): null {
+    const { topic, channel } = this.existingTopicFromQuery(c);
+    const ch = topic.channels.get(channel);
+    if (ch === undefined) throw new ApiError(404, "CHANNEL_NOT_FOUND");
+    if (pause) ch.pause();
+    else ch.unpause();
+    this.persist();
+    return null;
+  }
+
+  /** Paused state is written at once, so a crash cannot (un)pause a topic or channel. */
+  private persist(): void {
+    try {
+      this.nsqd.persistMetadata();
+    } catch (e) {
+      this.nsqd.log.error(`failed to persist metadata - ${(e as Error).message}`);
+    }
+  }
+
+  private getConfig(c: Context<Env>): V1Data {
+    const v = this.configValue(c.req.param("opt") ?? "");
+    if (v === undefined) throw new ApiError(400, "INVALID_OPTION");
+    return v;
+  }
+
+  private async putConfig(c: Context<Env>): Promise<V1Data> {
+    const opt = c.req.param("opt") ?? "";
+    const max = this.nsqd.opts.maxMsgSize;
+    const body = await readBody(c.req.raw, max);
+    if (body.length > max || body.length === 0) throw new ApiError(413, "INVALID_VALUE");
+    const text = new TextDecoder().decode(body);
+    const opts = this.nsqd.opts;
+    switch (opt) {
+      case "nsqlookupd_tcp_addresses": {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          throw new ApiError(400, "INVALID_VALUE");
+        }
+        const r = lookupdAddresses.safeParse(parsed);
+        if (!r.success) throw new ApiError(400, "INVALID_VALUE");
+        opts.lookupdTcpAddress = r.data ?? [];
+        break;
+      }
+      case "log_level": {
+        const r = logLevel.safeParse(text);
+        if (!r.success) throw new ApiError(400, "INVALID_VALUE");
+        opts.logLevel = r.data;
+        this.nsqd.log.setLevel?.(r.data);
+        break;
+      }
+      default:
+        throw new ApiError(400, "INVALID_OPTION");
+    }
+    return this.configValue(opt)!;
+  }
+
+  /** getOptByCfgName: the option under its config-file name, as Go's JSON (or raw text for strings). */
+  private configValue(cfgName: string): V1Data | undefined {
+    for (const e of nsqdSpec.flags.values()) {
+      if (e.cfgKey !== cfgName || e.def.ignored) continue;
+      const opts = this.nsqd.opts as unknown as Record<string, unknown>;
+      let v = opts[e.key];
+      switch (e.name) {
+        case "log-level":
+          return new Json(LOG_LEVEL_NUMBER[v as LogLevel]);
+        case "tls-required":
+          return new Json(TLS_REQUIRED_NUMBER[v as TLSRequired]);
+        case "tls-min-version":
+          return new Json(TLS_VERSIONS[v as keyof typeof TLS_VERSIONS]);
+        case "broadcast-http-port":
+          return new Json((v as number) || this.nsqd.httpPort());
+        case "broadcast-tcp-port":
+          return new Json((v as number) || this.nsqd.tcpPort());
+        case "statsd-prefix":
+          v = statsdPrefix(this.nsqd);
+          break;
+      }
+      if (e.def.type === "duration") return new Json(Math.round((v as number) * 1e6));
+      if (typeof v === "string") return v;
+      return new Json(v);
+    }
+    return undefined;
+  }
+
+  private freeMemory(): null {
+    Bun.gc(true);
+    return null;
+  }
+
+  private metrics(): Response {
+    return new Response(renderMetrics(this.nsqd), { headers: { "Content-Type": METRICS_CONTENT_TYPE } });
+  }
+}
+
+/** The HTTP listener: the API on Bun.serve at `host:port` or a unix socket path. */
+export interface HttpListener {
+  readonly api: HttpApi;
+  readonly server: Server<undefined>;
+  /** `host:port` actually bound, or the unix socket path. */
+  address(): string;
+  /** The bound port; -1 on a unix socket. */
+  port(): number;
+  /** Stops accepting; `force` also closes open connections. Requests after the first call get 503 EXITING. */
+  stop(force?: boolean): void;
+}
+
+/**
+ * Bodies up to twice nsqd's largest limit reach the handlers, which answer NSQ's 413 codes from the
+ * Content-Length without reading them (Bun drops an unread body without buffering it); anything larger
+ * gets Bun's own bare 413 before a handler runs.
+ */
+export function maxRequestBodySize(nsqd: NSQD): number {
+  return 2 * Math.max(nsqd.opts.maxBodySize, nsqd.opts.maxMsgSize);
+}
+
+export function listenHttp(nsqd: NSQD, addr: ListenAddress, api: HttpApi = new HttpApi(nsqd)): HttpListener {
+  const common = {
+    development: false,
+    maxRequestBodySize: maxRequestBodySize(nsqd),
+    fetch: (req: Request, server: Server<undefined>) => api.app.fetch(req, { server }),
+    error: (err: Error) => {
+      nsqd.log.error(`HTTP: internal error - ${err.stack ?? err}`);
+      return respondV1(500, "INTERNAL_ERROR");
+    },
+  };
+  let server: Server<undefined>;
+  if ("unix" in addr) {
+    try {
+      unlinkSync(addr.unix);
+    } catch {}
+    server = Bun.serve({ ...common, unix: addr.unix });
+  } else {
+    // idleTimeout: seconds without traffic before Bun closes a connection (nsqd has no request deadlines)
+    server = Bun.serve({ ...common, hostname: addr.hostname || "0.0.0.0", port: addr.port, idleTimeout: 120 });
+  }
+  return {
+    api,
+    server,
+    address: () => ("unix" in addr ? addr.unix : formatAddress(server.hostname ?? "", server.port ?? 0)),
+    port: () => ("unix" in addr ? -1 : (server.port ?? -1)),
+    stop(force = false) {
+      api.closing = true;
+      server.stop(force);
+    },
+  };
+}
