@@ -22,9 +22,8 @@ export const tailSpec = defineOptions(
   },
   (o) => {
     if (o.topic.length === 0) throw new OptionsError("--topic is required");
-    if (o.nsqdTcpAddress.length === 0 && o.lookupdHttpAddress.length === 0) {
-      throw new OptionsError("--nsqd-tcp-address or --lookupd-http-address required");
-    }
+    // Beyond NSQ, which requires one of them: a local nsqd on its default port.
+    if (o.nsqdTcpAddress.length === 0 && o.lookupdHttpAddress.length === 0) o.nsqdTcpAddress = ["127.0.0.1:4150"];
     if (o.nsqdTcpAddress.length > 0 && o.lookupdHttpAddress.length > 0) {
       throw new OptionsError("use --nsqd-tcp-address or --lookupd-http-address not both");
     }

@@ -18,7 +18,8 @@ export const toNsqSpec = defineOptions(
   (o) => {
     if (o.topic === "") throw new OptionsError("--topic required");
     if (Buffer.byteLength(o.delimiter) !== 1) throw new OptionsError("--delimiter must be a single byte");
-    if (o.nsqdTcpAddress.length === 0) throw new OptionsError("--nsqd-tcp-address required");
+    // Beyond NSQ, which requires the flag: a local nsqd on its default port.
+    if (o.nsqdTcpAddress.length === 0) o.nsqdTcpAddress = ["127.0.0.1:4150"];
     return o;
   },
 );
