@@ -257,6 +257,27 @@ describe("nsq stat", () => {
     expect(new URL(a.urls[0]!).search).toBe("?format=json&topic=t&channel=c&include_clients=false");
   });
 
+  test("against nsq nsqd's own /stats: depth, in-flight and message counts of a real channel", async () => {
+    const d = await nsqd();
+    const w = await Wire.connect(d.port);
+    cleanup.push(() => w.close());
+    await w.identify();
+    await w.sub("t", "c");
+    await publish(d, "t", ["1", "2", "3", "4", "5"]);
+    w.send("RDY 2\n");
+    await w.message();
+    await w.message();
+    const r = await finish(
+      spawn(["stat", "--topic=t", "--channel=c", `--nsqd-http-address=127.0.0.1:${d.nsqd.httpPort()}`, "--interval=50ms", "--count=1"]),
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout.split("\n")).toEqual([
+      ...HEADER,
+      "      0       0 |       3       3       0     2     0 |       0       0            5       1",
+      "",
+    ]);
+  });
+
   test("finds producers through --lookupd-http-address; a missing channel is fatal", async () => {
     const s = fakeStats({ step: 10 });
     const lookupd = Bun.serve({
