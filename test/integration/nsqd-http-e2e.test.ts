@@ -176,6 +176,27 @@ describe("the listener", () => {
   });
 });
 
+describe("fan-out of HTTP publishes", () => {
+  test("a deferred /pub is deferred in every channel, and every channel's copy starts at attempt 1", async () => {
+    const d = await nsqd();
+    const a = await consumer(d, "f", "a", 1);
+    const b = await consumer(d, "f", "b", 1);
+    await d.http("/pub?topic=f", { method: "POST", body: "now" });
+    const [ma, mb] = [await a.message(), await b.message()];
+    expect([ma.attempts, mb.attempts]).toEqual([1, 1]);
+    a.send(Command.fin(ma.id));
+    b.send(Command.fin(mb.id));
+    await d.http("/pub?topic=f&defer=60000", { method: "POST", body: "later" });
+    const s = await json(d.http("/stats?format=json&topic=f"));
+    expect(s.topics[0].channels.map((c: { deferred_count: number; depth: number }) => [c.deferred_count, c.depth])).toEqual([
+      [1, 0],
+      [1, 0],
+    ]);
+    expect(await a.quiet(200)).toBe(true);
+    expect(await b.quiet(10)).toBe(true);
+  });
+});
+
 describe("admin actions and a live TCP consumer", () => {
   test("channel pause stops delivery, unpause resumes it", async () => {
     const d = await nsqd();

@@ -98,9 +98,17 @@ export class Topic {
   private fanOut(m: Message): void {
     let first = true;
     let failure: unknown;
+    // the first channel may deliver or defer m at once; copies start from the published state
+    const { attempts, deferred } = m;
     for (const c of this.channels.values()) {
       try {
-        c.put(first ? m : m.copy());
+        let x = m;
+        if (!first) {
+          x = m.copy();
+          x.attempts = attempts;
+          x.deferred = deferred;
+        }
+        c.put(x);
       } catch (e) {
         failure ??= e;
         this.nsqd.setHealth(e as Error);
