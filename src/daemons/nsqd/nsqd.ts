@@ -51,6 +51,9 @@ export class NSQD {
   }
 
   async main(): Promise<void> {
+    // Refuse what is not built rather than run without it: a client would believe it is protected.
+    if (this.opts.authHttpAddress.length > 0) throw new Error("--auth-http-address: AUTH is not supported yet");
+    if (this.opts.tlsCert !== "" || this.opts.tlsKey !== "") throw new Error("--tls-cert/--tls-key: TLS is not supported yet");
     mkdirSync(this.dataPath, { recursive: true });
     try {
       this.dirLock.lock();

@@ -1,9 +1,8 @@
 import type { Socket, SocketHandler, TCPSocketListener, UnixSocketListener } from "bun";
-import { unlinkSync } from "node:fs";
 import { ascii } from "../../core/protocol/bytes.ts";
 import { encodeFrame, FrameType, MAGIC_V2 } from "../../core/protocol/frame.ts";
 import { BusyPoll } from "../../core/busy-poll.ts";
-import { type ListenAddress } from "../../core/net.ts";
+import { type ListenAddress, removeStaleSocket } from "../../core/net.ts";
 import { Client, type SocketData } from "./client.ts";
 import type { NSQD } from "./nsqd.ts";
 
@@ -56,9 +55,7 @@ export function listenTcp(nsqd: NSQD, addr: ListenAddress): TcpListener {
     },
   };
   if ("unix" in addr) {
-    try {
-      unlinkSync(addr.unix);
-    } catch {}
+    removeStaleSocket(addr.unix);
     return Bun.listen<SocketData>({ unix: addr.unix, socket });
   }
   return Bun.listen<SocketData>({ hostname: addr.hostname || "0.0.0.0", port: addr.port, socket });
