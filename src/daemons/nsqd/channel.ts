@@ -1,12 +1,11 @@
 import { Deque } from "../../core/deque.ts";
 import { PQueue } from "../../core/pqueue.ts";
 import { e2eQuantile, type Quantile } from "../../core/quantile.ts";
-import { decodeMessage, encodeMessage } from "../../core/protocol/message.ts";
 import { isEphemeral } from "../../core/protocol/names.ts";
 import type { BackendQueue } from "./backend.ts";
 import type { Client } from "./client.ts";
 import type { DeferredStore } from "./deferred-store.ts";
-import { Message } from "./message.ts";
+import { Message, messageFromRecord, putToBackend } from "./message.ts";
 import type { NSQD } from "./nsqd.ts";
 import type { Topic } from "./topic.ts";
 
@@ -92,7 +91,7 @@ export class Channel {
       this.memQ.push(m);
       return;
     }
-    this.backend.put(encodeMessage(m));
+    putToBackend(this.backend, m);
   }
 
   /** Delivers queued messages while a client is ready. */
@@ -117,10 +116,7 @@ export class Channel {
 
   private fromBackend(rec: Uint8Array): Message | undefined {
     try {
-      const f = decodeMessage(rec);
-      const m = new Message(f.id, f.body, f.timestamp);
-      m.attempts = f.attempts;
-      return m;
+      return messageFromRecord(rec);
     } catch (e) {
       this.nsqd.log.error(`TOPIC(${this.topic.name}): failed to decode message - ${(e as Error).message}`);
       return undefined;
@@ -296,7 +292,7 @@ export class Channel {
     const held = [...this.memQ.drain(), ...this.inFlight.values()];
     for (const m of held) {
       try {
-        this.backend.put(encodeMessage(m));
+        putToBackend(this.backend, m);
       } catch (e) {
         this.nsqd.log.error(`CHANNEL(${this.name}): failed to write message to backend - ${(e as Error).message}`);
         return;
