@@ -19,11 +19,14 @@ export interface FakeNsqdOptions {
   reply?: (cmd: FakeCommand, conn: FakeConn) => string | { error: string } | null;
   /** Called when a connection has sent its magic (before anything is read further). */
   onOpen?: (conn: FakeConn) => void;
+  /** With `identify: { tls_v1: true }`: upgrade to TLS after the IDENTIFY answer, as nsqd does. */
+  tls?: { key: string; cert: string };
 }
 
 interface Data {
   conn: FakeConn;
   feed: (chunk: Uint8Array) => void;
+  upgraded: () => boolean;
 }
 
 export interface FakeConn {
@@ -61,17 +64,32 @@ export async function startFakeNsqd(o: FakeNsqdOptions = {}) {
     socket: {
       open(s) {
         let magic = 4;
+        let out: { write(b: Uint8Array): number } = s;
+        let upgraded = false;
         const conn: FakeConn = {
           socket: s,
           commands: [],
           bytesRead: 0,
-          send: (type, text) => void s.write(encodeFrame(type as 0, enc.encode(text))),
+          send: (type, text) => void out.write(encodeFrame(type as 0, enc.encode(text))),
         };
         const handle = (args: Uint8Array[], body: Uint8Array | null) => {
           const cmd = { verb: latin1(args[0]!), params: args.slice(1).map((a) => latin1(a)), body };
           conn.commands.push(cmd);
           if (cmd.verb === "IDENTIFY") {
             conn.send(FrameType.Response, JSON.stringify(identify));
+            if (identify.tls_v1 && o.tls) {
+              upgraded = true;
+              const [, secure] = s.upgradeTLS<Data>({
+                data: s.data,
+                tls: o.tls,
+                socket: {
+                  // Without a handshake handler, open fires once the handshake is done: answer OK over TLS.
+                  open: (t) => void t.write(encodeFrame(FrameType.Response, enc.encode("OK"))),
+                  data: (_t, chunk) => feed(chunk),
+                },
+              });
+              out = secure;
+            }
             return;
           }
           const r = o.reply ? o.reply(cmd, conn) : BODY_VERBS.has(cmd.verb) ? "OK" : null;
@@ -101,11 +119,12 @@ export async function startFakeNsqd(o: FakeNsqdOptions = {}) {
           }
           parser.push(chunk);
         };
-        s.data = { conn, feed };
+        s.data = { conn, feed, upgraded: () => upgraded };
         conns.push(conn);
       },
       data(s, chunk) {
-        s.data.feed(chunk);
+        // After an upgrade the plain socket keeps seeing the ciphertext (oven-sh/bun#26297): ignore it.
+        if (!s.data.upgraded()) s.data.feed(chunk);
       },
     },
   });

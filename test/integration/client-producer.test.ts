@@ -1,4 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { NsqError, Producer } from "../../src/core/client/index.ts";
 import { FrameType } from "../../src/core/protocol/frame.ts";
 import { captureLog, until } from "../helpers/client.ts";
@@ -202,6 +205,34 @@ describe("Producer", () => {
       expect(c.body!.length).toBe(64 * 1024);
       expect(c.body![0]).toBe(i);
       expect(c.body![65535]).toBe(i);
+    });
+  });
+
+  test("TLS when nsqd offers it: upgrade after IDENTIFY, OK over TLS, commands over TLS; a cert that does not verify fails", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "nsq-tls-"));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const r = Bun.spawnSync(
+      ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
+        "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+      { stderr: "pipe" },
+    );
+    expect(r.exitCode).toBe(0);
+    const key = readFileSync(join(dir, "key.pem"), "utf8");
+    const cert = readFileSync(join(dir, "cert.pem"), "utf8");
+    const fake = await startFakeNsqd({ identify: { tls_v1: true }, tls: { key, cert } });
+    cleanup.push(() => fake.stop());
+
+    const { p } = producer(fake.addr, { tlsV1: true, tls: { ca: cert, serverName: "localhost" } });
+    await p.publish("t", "secret");
+    await p.multiPublish("t", ["a", "b"]);
+    const cmds = fake.conns[0]!.commands;
+    expect(cmds.map((c) => c.verb)).toEqual(["IDENTIFY", "PUB", "MPUB"]);
+    expect(new TextDecoder().decode(cmds[1]!.body!)).toBe("secret");
+
+    const { p: untrusting } = producer(fake.addr, { tlsV1: true });
+    await expect(untrusting.publish("t", "x")).rejects.toMatchObject({
+      code: "E_CONNECT_FAILED",
+      desc: expect.stringContaining("TLS handshake failed"),
     });
   });
 
