@@ -160,6 +160,18 @@ describe("/pub", () => {
     expect(nsqd.topics.get("t")!.messageBytes).toBe(2000);
   });
 
+  test("a body that fails while it is read is 500 INTERNAL_ERROR, not a panic", async () => {
+    const { post, d } = await setup();
+    const broken = new ReadableStream({
+      pull(c) {
+        c.error(new Error("connection reset"));
+      },
+    });
+    await expectError(post("/pub?topic=t", broken), 500, "INTERNAL_ERROR");
+    expect(d.logs.join("")).toContain("ERROR: failed to read request body - connection reset");
+    expect(d.logs.join("")).not.toContain("panic");
+  });
+
   test("defer: milliseconds, 0..--max-req-timeout, anything else INVALID_DEFER", async () => {
     const { post, nsqd } = await setup({ maxReqTimeout: 60_000 });
     await post("/channel/create"); // no topic yet: the topic is created by /pub below

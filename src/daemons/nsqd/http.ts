@@ -219,6 +219,16 @@ export class HttpApi {
     return topic;
   }
 
+  /** The request body, at most `limit + 1` bytes; a failed read (a client gone mid-body) is nsqd's 500. */
+  private async body(c: Context<Env>, limit: number): Promise<Uint8Array> {
+    try {
+      return await readBody(c.req.raw, limit);
+    } catch (e) {
+      this.nsqd.log.error(`failed to read request body - ${(e as Error).message}`);
+      throw new ApiError(500, "INTERNAL_ERROR");
+    }
+  }
+
   /** Topic.PutMessage(s): any failure is 503 EXITING; a failed backend write also makes nsqd unhealthy. */
   private publish(topic: Topic, msgs: Message[]): void {
     const nsqd = this.nsqd;
@@ -263,7 +273,7 @@ export class HttpApi {
   private async pub(c: Context<Env>): Promise<string> {
     const max = this.nsqd.opts.maxMsgSize;
     if (contentLength(c.req.raw) > max) throw new ApiError(413, "MSG_TOO_BIG");
-    const body = await readBody(c.req.raw, max);
+    const body = await this.body(c, max);
     if (body.length > max) throw new ApiError(413, "MSG_TOO_BIG");
     if (body.length === 0) throw new ApiError(400, "MSG_EMPTY");
     const { q, topic } = this.topicFromQuery(c);
@@ -293,7 +303,7 @@ export class HttpApi {
         this.nsqd.log.warn(`deprecated value '${b}' used for /mpub binary param`);
       }
     }
-    const body = await readBody(c.req.raw, o.maxBodySize);
+    const body = await this.body(c, o.maxBodySize);
     const now = Date.now();
     const msgs: Message[] = [];
     if (binary) {
@@ -426,7 +436,7 @@ export class HttpApi {
   private async putConfig(c: Context<Env>): Promise<V1Data> {
     const opt = c.req.param("opt") ?? "";
     const max = this.nsqd.opts.maxMsgSize;
-    const body = await readBody(c.req.raw, max);
+    const body = await this.body(c, max);
     if (body.length > max || body.length === 0) throw new ApiError(413, "INVALID_VALUE");
     const text = new TextDecoder().decode(body);
     const opts = this.nsqd.opts;
