@@ -264,8 +264,9 @@ describe("Consumer", () => {
     await until(() => c.stats().connections === 0, "the disconnect");
     const d2 = await nsqd({ tcpAddress: `127.0.0.1:${port}`, dataPath });
     await publish(d2, "t", ["after"]);
-    await until(() => got.length === 2, "the message after the restart");
-    expect(got).toEqual(["before", "after"]);
+    await until(() => got.includes("after"), "the message after the restart");
+    // At least once: a FIN still on its way when nsqd stopped means "before" comes again.
+    expect(got.filter((b) => b !== "before")).toEqual(["after"]);
     expect(nsqdRdy(d2, "t", "ch")).toEqual([10]);
   });
 
