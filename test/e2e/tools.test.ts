@@ -158,8 +158,11 @@ describe("nsq tail", () => {
     expect(name).toMatch(/^tail\d{6}#ephemeral$/);
     await publish(d, "a", ["from-a"]);
     await publish(d, "b", ["from-b"]);
-    await until(() => d.nsqd.topics.get("b")!.channels.get(name!)!.messageCount === 1, "delivery");
-    await Bun.sleep(300); // nsqd's output buffer timeout
+    const handled = (t: string) => {
+      const ch = d.nsqd.topics.get(t)!.channels.get(name!)!;
+      return ch.messageCount === 1 && ch.inFlight.size === 0 && ch.depth === 0;
+    };
+    await until(() => handled("a") && handled("b"), "both printed and finished");
     p.kill("SIGINT");
     const r = await finish(p);
     expect(r.code).toBe(0);
