@@ -268,6 +268,7 @@ export function applyOptions(cfg: ClientConfig, opts: readonly string[]): void {
 /**
  * A copy of `over` on top of the defaults, checked against go-nsq's ranges.
  * @throws NsqError `E_INVALID_CONFIG`
+ * @example const cfg = resolveConfig({ maxInFlight: 100, msgTimeout: 30_000 });
  */
 export function resolveConfig(over: Partial<ClientConfig> = {}): ClientConfig {
   const cfg = { ...defaultConfig(), ...over, tls: { ...over.tls } };

@@ -82,6 +82,17 @@ const HANDLERS: SocketHandler<Conn> = {
  * then framed reads and batched writes. Commands are appended to {@link Conn.out} and leave in one
  * `socket.write` per tick (or at once past 64 KiB); what the kernel does not take waits for `drain`.
  * Heartbeats are answered with NOP. Used by {@link Producer} and {@link Consumer}; rarely useful alone.
+ *
+ * @example
+ * const conn = new Conn("127.0.0.1:4150", resolveConfig(), {
+ *   onMessage: (c, m) => m.finish(),
+ *   onResponse: () => {},
+ *   onError: (c, e) => console.error(e.code),
+ *   onClose: () => {},
+ * }, createLogger());
+ * const identify = await conn.connect(); // { max_rdy_count: 2500, tls_v1: false, … }
+ * writeCommand(conn.out, "NOP");
+ * conn.commit();
  */
 export class Conn implements MessageResponder {
   /** The current socket (the TLS one after an upgrade); handlers ignore events of any other. */

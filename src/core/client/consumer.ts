@@ -679,7 +679,10 @@ export class Consumer implements ConnDelegate {
   }
 }
 
-/** go-nsq's buildLookupAddr: `host:port` or a URL; path `/lookup` unless one is given; `topic` added to the query. */
+/**
+ * go-nsq's buildLookupAddr: `host:port` or a URL; path `/lookup` unless one is given; `topic` added to the query.
+ * @example lookupUrl("127.0.0.1:4161", "events") // "http://127.0.0.1:4161/lookup?topic=events"
+ */
 export function lookupUrl(addr: string, topic: string): string {
   const u = new URL(addr.includes("://") ? addr : `http://${addr}`);
   if (u.pathname === "/" || u.pathname === "") u.pathname = "/lookup";
