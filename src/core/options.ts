@@ -10,11 +10,16 @@
  * type LookupdOptions = Options<typeof spec>; // { tcpAddress: string; tombstoneLifetime: number }
  * @module
  */
-import { z } from "zod";
+import { z } from "zod/mini";
+import en from "zod/v4/locales/en.js";
 import { formatDuration, parseDuration } from "./duration.ts";
 
 /** Go's usage type word (`flag.UnquoteUsage`); `""` for booleans. */
 export type TypeName = "" | "string" | "int" | "duration" | "value";
+
+// zod/mini ships without messages ("Invalid input"); classic zod installs English ones, which issues like
+// `--e2e-processing-latency-percentile Invalid input: expected number, received NaN` rely on.
+z.config(en());
 
 /** One flag: how to parse it from argv and TOML, validate it, and show it in usage. */
 export interface FlagDef<T = unknown> {
@@ -35,7 +40,7 @@ export interface FlagDef<T = unknown> {
   /** Coerces a decoded TOML value. Throws with the reason. */
   fromConfig(value: unknown): T;
   /** Validates and normalises the resolved value; issue messages read after the flag name ("must be [1,9]"). */
-  readonly schema: z.ZodType<T>;
+  readonly schema: z.ZodMiniType<T>;
   /** The default as usage shows it; `""` hides it, as Go hides zero values. */
   show(value: T): string;
 }
@@ -83,7 +88,7 @@ export function defineOptions<S extends Spec>(
   finalize?: (opts: Options<S>) => Options<S>,
 ): OptionsSpec<Options<S>> {
   const flags = new Map<string, FlagEntry>();
-  const shape: Record<string, z.ZodType> = {};
+  const shape: Record<string, z.ZodMiniType> = {};
   for (const [name, def] of Object.entries(spec)) {
     const key = camel(name);
     const cfgKey = def.cfg === null ? null : (def.cfg ?? name.replaceAll("-", "_"));
@@ -124,15 +129,15 @@ function camel(flagName: string): string {
   return flagName.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
-interface Common<T, S extends z.ZodType<T>> {
+interface Common<T> {
   cfg?: string | null;
-  /** Adds validation to the base schema, e.g. `(s) => s.min(1, "must be [1,9]")`. */
-  check?: (schema: S) => z.ZodType<T>;
+  /** zod/mini checks added to the base schema, e.g. `[z.minimum(1, "must be [1,9]"), z.maximum(9, "must be [1,9]")]`. */
+  checks?: readonly z.core.$ZodCheck<T>[];
 }
 
-function make<T, S extends z.ZodType<T>>(
-  base: S,
-  o: Common<T, S> | undefined,
+function make<T>(
+  base: z.ZodMiniType<T>,
+  o: Common<T> | undefined,
   def: Omit<FlagDef<T>, "schema" | "cfg" | "isBool" | "repeatable" | "ignored"> & Partial<FlagDef<T>>,
 ): FlagDef<T> {
   return {
@@ -141,11 +146,15 @@ function make<T, S extends z.ZodType<T>>(
     ignored: false,
     ...def,
     cfg: o?.cfg,
-    schema: o?.check ? o.check(base) : base,
+    schema: withChecks(base, o),
   };
 }
 
-function string(dflt: string | (() => string), help: string, o?: Common<string, z.ZodString>): FlagDef<string> {
+function withChecks<T>(base: z.ZodMiniType<T>, o: Common<T> | undefined): z.ZodMiniType<T> {
+  return o?.checks?.length ? base.check(...o.checks) : base;
+}
+
+function string(dflt: string | (() => string), help: string, o?: Common<string>): FlagDef<string> {
   return make(z.string(), o, {
     type: "string",
     help,
@@ -159,7 +168,7 @@ function string(dflt: string | (() => string), help: string, o?: Common<string, 
   });
 }
 
-function bool(dflt: boolean, help: string, o?: Common<boolean, z.ZodBoolean>): FlagDef<boolean> {
+function bool(dflt: boolean, help: string, o?: Common<boolean>): FlagDef<boolean> {
   return make(z.boolean(), o, {
     type: "",
     help,
@@ -176,8 +185,8 @@ function bool(dflt: boolean, help: string, o?: Common<boolean, z.ZodBoolean>): F
   });
 }
 
-function int(dflt: number | (() => number), help: string, o?: Common<number, z.ZodNumber>): FlagDef<number> {
-  return make(z.number().int(), o, {
+function int(dflt: number | (() => number), help: string, o?: Common<number>): FlagDef<number> {
+  return make(z.int(), o, {
     type: "int",
     help,
     default: dflt,
@@ -192,7 +201,7 @@ function int(dflt: number | (() => number), help: string, o?: Common<number, z.Z
 }
 
 /** Durations are milliseconds; argv takes Go syntax (`250ms`), TOML takes Go syntax or an integer of milliseconds. */
-function duration(dflt: number, help: string, o?: Common<number, z.ZodNumber>): FlagDef<number> {
+function duration(dflt: number, help: string, o?: Common<number>): FlagDef<number> {
   return make(z.number(), o, {
     type: "duration",
     help,
@@ -208,7 +217,7 @@ function duration(dflt: number, help: string, o?: Common<number, z.ZodNumber>): 
 }
 
 /** Repeatable string flag (Go `app.StringArray`); TOML takes an array or a comma-separated string. */
-function strings(help: string, o?: Common<string[], z.ZodArray<z.ZodString>>): FlagDef<string[]> {
+function strings(help: string, o?: Common<string[]>): FlagDef<string[]> {
   return make(z.array(z.string()), o, {
     type: "value",
     help,
@@ -225,9 +234,8 @@ function strings(help: string, o?: Common<string[], z.ZodArray<z.ZodString>>): F
 }
 
 /** Repeatable float flag (Go `app.FloatArray`): each occurrence may be a comma list; kept sorted descending. */
-function floats(help: string, o?: Common<number[], z.ZodArray<z.ZodNumber>>): FlagDef<number[]> {
-  const base = z.array(z.number());
-  const sorted = (s: z.ZodType<number[]>) => s.transform((a) => a.toSorted((x, y) => y - x));
+function floats(help: string, o?: Common<number[]>): FlagDef<number[]> {
+  const sortDescending = z.transform((a: number[]) => a.toSorted((x, y) => y - x));
   return {
     type: "value",
     help,
@@ -242,12 +250,12 @@ function floats(help: string, o?: Common<number[], z.ZodArray<z.ZodNumber>>): Fl
       if (Array.isArray(v)) return v.map((x) => (typeof x === "number" ? x : parseFloatGo(String(x).trim())));
       throw new Error("expected an array of numbers or a comma-separated string");
     },
-    schema: sorted(o?.check ? o.check(base) : base),
+    schema: z.pipe(withChecks(z.array(z.number()), o), sortDescending),
     show: () => "",
   };
 }
 
-interface ChoiceOpts<V extends string> extends Common<V, z.ZodType<V>> {
+interface ChoiceOpts<V extends string> extends Common<V> {
   /** Other spellings accepted (after lower-casing), e.g. `{ t: "true" }`. */
   aliases?: Record<string, V>;
   /** A bare `-flag` means `-flag=true` and `"false"` is the zero value (Go's IsBoolFlag on a Var). */
@@ -267,7 +275,7 @@ function choice<const V extends string>(
     if (v === undefined) throw new Error(`must be one of ${values.join(", ")}`);
     return v;
   };
-  return make(z.enum(values as [V, ...V[]]) as unknown as z.ZodType<V>, o, {
+  return make(z.enum(values as [V, ...V[]]) as unknown as z.ZodMiniType<V>, o, {
     type: o?.boolLike ? "" : "string",
     help,
     default: dflt,

@@ -37,6 +37,9 @@ describe("nsqd validation names the flag", () => {
     [{ nodeId: -1 }, "--node-id must be [0,1024)"],
     [{ e2eProcessingLatencyPercentile: [0.5, 0] }, "--e2e-processing-latency-percentile must be in (0,1]"],
     [{ tlsRequired: "true" }, "--tls-required: cannot require TLS client connections without TLS key and cert"],
+    // zod's own English messages (zod/mini needs its locale loaded for these)
+    [{ e2eProcessingLatencyPercentile: [NaN] }, "--e2e-processing-latency-percentile Invalid input: expected number, received NaN"],
+    [{ nodeId: 1.5 }, "--node-id Invalid input: expected int, received number"],
   ])("%o", (over, message) => {
     expect(bad(over)).toThrow(new OptionsError(message));
   });

@@ -3,6 +3,7 @@
  * `nsqadmin.New`). Durations are milliseconds.
  * @module
  */
+import { z } from "zod/mini";
 import { defineOptions, flag, logFlags, OptionsError } from "../../core/options.ts";
 
 export const adminSpec = defineOptions(
@@ -26,7 +27,7 @@ export const adminSpec = defineOptions(
     ),
     "statsd-prefix": flag.string("nsq.%s", "prefix used for keys sent to statsd (%s for host replacement, must match nsqd)"),
     "statsd-interval": flag.duration(60_000, "time interval nsqd is configured to push to statsd (must match nsqd)", {
-      check: (s) => s.gt(0, "must be greater than 0"),
+      checks: [z.gt(0, "must be greater than 0")],
     }),
 
     "notification-http-endpoint": flag.string(

@@ -4,6 +4,7 @@
  * @module
  */
 import os from "node:os";
+import { z } from "zod/mini";
 import { defineOptions, flag, logFlags } from "../../core/options.ts";
 
 export const lookupdSpec = defineOptions("nsqlookupd", {
@@ -14,10 +15,10 @@ export const lookupdSpec = defineOptions("nsqlookupd", {
   "inactive-producer-timeout": flag.duration(
     300_000,
     "duration of time a producer will remain in the active list since its last ping",
-    { check: (s) => s.gt(0, "must be greater than 0") },
+    { checks: [z.gt(0, "must be greater than 0")] },
   ),
   "tombstone-lifetime": flag.duration(45_000, "duration of time a producer will remain tombstoned if registration remains", {
-    check: (s) => s.min(0, "must not be negative"),
+    checks: [z.minimum(0, "must not be negative")],
   }),
 });
 

@@ -8,7 +8,7 @@ import type { Server } from "bun";
 import { unlinkSync } from "node:fs";
 import os from "node:os";
 import { type Context, Hono } from "hono";
-import { z } from "zod";
+import { z } from "zod/mini";
 import { formatDuration } from "../../core/duration.ts";
 import {
   ApiError,
@@ -50,18 +50,12 @@ const LOG_LEVEL_NUMBER: Record<LogLevel, number> = { debug: 1, info: 2, warn: 3,
 /** nsqd's TLSNotRequired, TLSRequiredExceptHTTP, TLSRequired. */
 const TLS_REQUIRED_NUMBER: Record<TLSRequired, number> = { false: 0, "tcp-https": 1, true: 2 };
 
-const topicName = z.string().refine(isValidTopicName);
-const channelName = z.string().refine(isValidChannelName);
+const topicName = z.string().check(z.refine(isValidTopicName));
+const channelName = z.string().check(z.refine(isValidChannelName));
 /** strconv.ParseInt(s, 10, 64): optional sign, decimal digits only. */
-const deferMs = z
-  .string()
-  .regex(/^[+-]?[0-9]+$/)
-  .transform(Number);
-const lookupdAddresses = z.array(z.string()).nullable();
-const logLevel = z
-  .string()
-  .transform((s) => s.toLowerCase())
-  .pipe(z.enum(LOG_LEVELS));
+const deferMs = z.pipe(z.string().check(z.regex(/^[+-]?[0-9]+$/)), z.transform(Number));
+const lookupdAddresses = z.nullable(z.array(z.string()));
+const logLevel = z.pipe(z.pipe(z.string(), z.transform((s: string) => s.toLowerCase())), z.enum(LOG_LEVELS));
 
 export interface HttpApiOptions {
   /** This app serves the HTTPS listener (so `--tls-required=true` does not refuse it). */

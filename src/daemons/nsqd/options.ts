@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import os from "node:os";
-import type { ZodNumber } from "zod";
+import { z } from "zod/mini";
 import { defineOptions, flag, logFlags, OptionsError, type Options } from "../../core/options.ts";
 
 /** `--tls-required` values: Go's TLSNotRequired, TLSRequired and TLSRequiredExceptHTTP. */
@@ -24,13 +24,17 @@ export function defaultNodeId(hostname = os.hostname()): number {
 
 const TLS_VERSION_NAMES = Object.keys(TLS_VERSIONS) as (keyof typeof TLS_VERSIONS)[];
 
+const port = [z.minimum(0, "must be a port number [0,65535]"), z.maximum(65_535, "must be a port number [0,65535]")];
+const positive = [z.gt(0, "must be greater than 0")];
+const nonNegative = [z.minimum(0, "must not be negative")];
+
 export const nsqdSpec = defineOptions(
   "nsqd",
   {
     ...logFlags("nsqd"),
     "node-id": flag.int(() => defaultNodeId(), "unique part for message IDs, (int) in range [0,1024) (default is hash of hostname)", {
       cfg: "id",
-      check: (s) => s.min(0, "must be [0,1024)").max(1023, "must be [0,1024)"),
+      checks: [z.minimum(0, "must be [0,1024)"), z.maximum(1023, "must be [0,1024)")],
     }),
     "worker-id": flag.deprecated("[deprecated] use --node-id"),
 
@@ -46,10 +50,10 @@ export const nsqdSpec = defineOptions(
       "address that will be registered with lookupd (defaults to the OS hostname)",
     ),
     "broadcast-tcp-port": flag.int(0, "TCP port that will be registered with lookupd (defaults to the TCP port that this nsqd is listening on)", {
-      check: port,
+      checks: port,
     }),
     "broadcast-http-port": flag.int(0, "HTTP port that will be registered with lookupd (defaults to the HTTP port that this nsqd is listening on)", {
-      check: port,
+      checks: port,
     }),
     "lookupd-tcp-address": flag.strings("lookupd TCP address (may be given multiple times)", {
       cfg: "nsqlookupd_tcp_addresses",
@@ -60,65 +64,65 @@ export const nsqdSpec = defineOptions(
     "topology-zone": flag.string("", "availability zone of this nsqd (for topology-aware consumption)"),
     "enable-experiment": flag.strings(
       `enable experimental feature (may be given multiple times) (valid options: ${EXPERIMENTS.join(", ")})`,
-      { check: (s) => s.refine((a) => a.every((x) => (EXPERIMENTS as readonly string[]).includes(x)), `must be one of ${EXPERIMENTS.join(", ")}`) },
+      { checks: [z.refine((a) => a.every((x) => (EXPERIMENTS as readonly string[]).includes(x)), `must be one of ${EXPERIMENTS.join(", ")}`)] },
     ),
 
     "data-path": flag.string("", "path to store disk-backed messages"),
-    "mem-queue-size": flag.int(10_000, "number of messages to keep in memory (per topic/channel)", { check: nonNegative }),
-    "max-bytes-per-file": flag.int(104_857_600, "number of bytes per diskqueue file before rolling", { check: positive }),
-    "sync-every": flag.int(2_500, "number of messages per diskqueue fsync", { check: positive }),
-    "sync-timeout": flag.duration(2_000, "duration of time per diskqueue fsync", { check: positive }),
+    "mem-queue-size": flag.int(10_000, "number of messages to keep in memory (per topic/channel)", { checks: nonNegative }),
+    "max-bytes-per-file": flag.int(104_857_600, "number of bytes per diskqueue file before rolling", { checks: positive }),
+    "sync-every": flag.int(2_500, "number of messages per diskqueue fsync", { checks: positive }),
+    "sync-timeout": flag.duration(2_000, "duration of time per diskqueue fsync", { checks: positive }),
     "queue-scan-worker-pool-max": flag.int(4, "max concurrency for checking in-flight and deferred message timeouts", {
-      check: positive,
+      checks: positive,
     }),
     "queue-scan-selection-count": flag.int(20, "number of channels to check per cycle (every 100ms) for in-flight and deferred timeouts", {
-      check: positive,
+      checks: positive,
     }),
 
-    "msg-timeout": flag.duration(60_000, "default duration to wait before auto-requeing a message", { check: positive }),
-    "max-msg-timeout": flag.duration(900_000, "maximum duration before a message will timeout", { check: positive }),
-    "max-msg-size": flag.int(1_048_576, "maximum size of a single message in bytes", { check: positive }),
-    "max-req-timeout": flag.duration(3_600_000, "maximum requeuing timeout for a message", { check: nonNegative }),
-    "max-body-size": flag.int(5_242_880, "maximum size of a single command body", { check: positive }),
+    "msg-timeout": flag.duration(60_000, "default duration to wait before auto-requeing a message", { checks: positive }),
+    "max-msg-timeout": flag.duration(900_000, "maximum duration before a message will timeout", { checks: positive }),
+    "max-msg-size": flag.int(1_048_576, "maximum size of a single message in bytes", { checks: positive }),
+    "max-req-timeout": flag.duration(3_600_000, "maximum requeuing timeout for a message", { checks: nonNegative }),
+    "max-body-size": flag.int(5_242_880, "maximum size of a single command body", { checks: positive }),
 
     "max-heartbeat-interval": flag.duration(60_000, "maximum client configurable duration of time between client heartbeats", {
-      check: positive,
+      checks: positive,
     }),
-    "max-rdy-count": flag.int(2_500, "maximum RDY count for a client", { check: nonNegative }),
+    "max-rdy-count": flag.int(2_500, "maximum RDY count for a client", { checks: nonNegative }),
     "max-output-buffer-size": flag.int(65_536, "maximum client configurable size (in bytes) for a client output buffer", {
-      check: nonNegative,
+      checks: nonNegative,
     }),
     "max-output-buffer-timeout": flag.duration(30_000, "maximum client configurable duration of time between flushing to a client", {
-      check: nonNegative,
+      checks: nonNegative,
     }),
     "min-output-buffer-timeout": flag.duration(25, "minimum client configurable duration of time between flushing to a client", {
-      check: nonNegative,
+      checks: nonNegative,
     }),
     "output-buffer-timeout": flag.duration(250, "default duration of time between flushing data to clients", {
-      check: nonNegative,
+      checks: nonNegative,
     }),
     "max-channel-consumers": flag.int(0, "maximum channel consumer connection count per nsqd instance (default 0, i.e., unlimited)", {
-      check: nonNegative,
+      checks: nonNegative,
     }),
 
     "statsd-address": flag.string("", "UDP <addr>:<port> of a statsd daemon for pushing stats"),
-    "statsd-interval": flag.duration(60_000, "duration between pushing to statsd", { check: positive }),
+    "statsd-interval": flag.duration(60_000, "duration between pushing to statsd", { checks: positive }),
     "statsd-mem-stats": flag.bool(true, "toggle sending memory and GC stats to statsd"),
     "statsd-prefix": flag.string("nsq.%s", "prefix used for keys sent to statsd (%s for host replacement)"),
-    "statsd-udp-packet-size": flag.int(508, "the size in bytes of statsd UDP packets", { check: positive }),
+    "statsd-udp-packet-size": flag.int(508, "the size in bytes of statsd UDP packets", { checks: positive }),
     "statsd-exclude-ephemeral": flag.bool(false, "Skip ephemeral topics and channels when sending stats to statsd"),
 
     "e2e-processing-latency-percentile": flag.floats(
       "message processing time percentiles (as float (0, 1.0]) to track (can be specified multiple times or comma separated '1.0,0.99,0.95', default none)",
       {
         cfg: "e2e_processing_latency_percentiles",
-        check: (s) => s.refine((a) => a.every((p) => p > 0 && p <= 1), "must be in (0,1]"),
+        checks: [z.refine((a) => a.every((p) => p > 0 && p <= 1), "must be in (0,1]")],
       },
     ),
     "e2e-processing-latency-window-time": flag.duration(
       600_000,
       "calculate end to end latency quantiles for this duration of time (ie: 60s would only show quantile calculations from the past 60 seconds)",
-      { check: positive },
+      { checks: positive },
     ),
 
     "tls-cert": flag.string("", "path to certificate file"),
@@ -143,7 +147,7 @@ export const nsqdSpec = defineOptions(
 
     deflate: flag.bool(true, "enable deflate feature negotiation (client compression)"),
     "max-deflate-level": flag.int(6, "max deflate compression level a client can negotiate (> values == > nsqd CPU usage)", {
-      check: (s) => s.min(1, "must be [1,9]").max(9, "must be [1,9]"),
+      checks: [z.minimum(1, "must be [1,9]"), z.maximum(9, "must be [1,9]")],
     }),
     snappy: flag.bool(true, "enable snappy feature negotiation (client compression)"),
   },
@@ -164,16 +168,4 @@ export type NsqdOptions = ReturnType<typeof nsqdSpec.defaults>;
 /** NSQ's defaults (for in-process use override e.g. `tcpAddress: "127.0.0.1:0"`). */
 export function nsqdDefaults(): NsqdOptions {
   return nsqdSpec.defaults();
-}
-
-function port(s: ZodNumber) {
-  return s.min(0, "must be a port number [0,65535]").max(65_535, "must be a port number [0,65535]");
-}
-
-function positive(s: ZodNumber) {
-  return s.gt(0, "must be greater than 0");
-}
-
-function nonNegative(s: ZodNumber) {
-  return s.min(0, "must not be negative");
 }

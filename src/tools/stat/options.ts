@@ -2,21 +2,21 @@
  * nsq_stat's flags (NSQ `apps/nsq_stat/nsq_stat.go`). No config file, as in NSQ. Durations are milliseconds.
  * @module
  */
-import type { ZodNumber } from "zod";
+import { z } from "zod/mini";
 import { defineOptions, flag, OptionsError } from "../../core/options.ts";
 
-const positive = (s: ZodNumber) => s.gt(0, "should be positive");
+const positive = [z.gt(0, "should be positive")];
 
 export const statSpec = defineOptions(
   "nsq_stat",
   {
     topic: flag.string("", "NSQ topic"),
     channel: flag.string("", "NSQ channel"),
-    interval: flag.duration(2_000, "duration of time between polling/printing output", { check: positive }),
-    "http-client-connect-timeout": flag.duration(2_000, "timeout for HTTP connect", { check: positive }),
-    "http-client-request-timeout": flag.duration(5_000, "timeout for HTTP request", { check: positive }),
+    interval: flag.duration(2_000, "duration of time between polling/printing output", { checks: positive }),
+    "http-client-connect-timeout": flag.duration(2_000, "timeout for HTTP connect", { checks: positive }),
+    "http-client-request-timeout": flag.duration(5_000, "timeout for HTTP request", { checks: positive }),
     // NSQ distinguishes "not given" from a value; 0 stands for "not given" (report until interrupted).
-    count: flag.int(0, "number of reports", { check: (s) => s.min(0, "should be positive") }),
+    count: flag.int(0, "number of reports", { checks: [z.minimum(0, "should be positive")] }),
     "nsqd-http-address": flag.strings("nsqd HTTP address (may be given multiple times)"),
     "lookupd-http-address": flag.strings("lookupd HTTP address (may be given multiple times)"),
   },

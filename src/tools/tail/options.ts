@@ -2,6 +2,7 @@
  * nsq_tail's flags (NSQ `apps/nsq_tail/nsq_tail.go`). No config file, as in NSQ.
  * @module
  */
+import { z } from "zod/mini";
 import { defineOptions, flag, OptionsError } from "../../core/options.ts";
 
 export const tailSpec = defineOptions(
@@ -10,9 +11,9 @@ export const tailSpec = defineOptions(
     topic: flag.strings("NSQ topic (may be given multiple times)"),
     channel: flag.string("", "NSQ channel"),
     "max-in-flight": flag.int(200, "max number of messages to allow in flight", {
-      check: (s) => s.gt(0, "must be greater than 0"),
+      checks: [z.gt(0, "must be greater than 0")],
     }),
-    n: flag.int(0, "total messages to show (will wait if starved)", { check: (s) => s.min(0, "must not be negative") }),
+    n: flag.int(0, "total messages to show (will wait if starved)", { checks: [z.minimum(0, "must not be negative")] }),
     "print-topic": flag.bool(false, "print topic name where message was received"),
     "nsqd-tcp-address": flag.strings("nsqd TCP address (may be given multiple times)"),
     "lookupd-http-address": flag.strings("lookupd HTTP address (may be given multiple times)"),

@@ -2,6 +2,7 @@
  * to_nsq's flags (NSQ `apps/to_nsq/to_nsq.go`). No config file, as in NSQ.
  * @module
  */
+import { z } from "zod/mini";
 import { defineOptions, flag, OptionsError } from "../../core/options.ts";
 
 export const toNsqSpec = defineOptions(
@@ -13,7 +14,7 @@ export const toNsqSpec = defineOptions(
     "producer-opt": flag.strings(
       "option to passthrough to nsq.Producer (may be given multiple times, http://godoc.org/github.com/nsqio/go-nsq#Config)",
     ),
-    rate: flag.int(0, "Throttle messages to n/second. 0 to disable", { check: (s) => s.min(0, "must not be negative") }),
+    rate: flag.int(0, "Throttle messages to n/second. 0 to disable", { checks: [z.minimum(0, "must not be negative")] }),
   },
   (o) => {
     if (o.topic === "") throw new OptionsError("--topic required");
