@@ -6,45 +6,19 @@
  *
  *   bun scripts/bench-http.ts [--seconds=5] [--concurrency=16] [--size=200] [--batch=200] [-- nsqd flags…]
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { encodeMpubBody } from "../src/core/protocol/mpub.ts";
+import { benchArgs, rssKiB, spawnNsqd } from "./bench-lib.ts";
 
-const args = process.argv.slice(2);
-const dash = args.indexOf("--");
-const own = dash === -1 ? args : args.slice(0, dash);
-const nsqdFlags = dash === -1 ? [] : args.slice(dash + 1);
-const opt = (name: string, def: number) => {
-  const a = own.find((x) => x.startsWith(`--${name}=`));
-  return a ? Number(a.split("=")[1]) : def;
-};
+const { opt, nsqdFlags } = benchArgs();
 const SECONDS = opt("seconds", 5);
 const CONCURRENCY = opt("concurrency", 16);
 const SIZE = opt("size", 200);
 const BATCH = opt("batch", 200);
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
-
 async function startNsqd() {
-  const dataPath = mkdtempSync(join(tmpdir(), "nsq-bench-http-"));
-  const tcp = 20000 + Math.floor(Math.random() * 20000);
-  const http = tcp + 1;
-  const bin = process.env.NSQ_BIN ? [process.env.NSQ_BIN] : [process.execPath, join(import.meta.dir, "../cli/nsq.ts")];
-  const proc = Bun.spawn(
-    [...bin, "nsqd", `--tcp-address=127.0.0.1:${tcp}`, `--http-address=127.0.0.1:${http}`, `--data-path=${dataPath}`, "--log-level=warn", ...nsqdFlags],
-    { stdout: "ignore", stderr: "pipe" },
-  );
-  const base = `http://127.0.0.1:${http}`;
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(`${base}/ping`)).ok) return { proc, base, dataPath };
-    } catch {
-      await sleep(50);
-    }
-  }
-  throw new Error(`nsqd did not start: ${await new Response(proc.stderr).text()}`);
+  const d = await spawnNsqd(nsqdFlags, { http: true });
+  return { proc: d.proc, base: `http://127.0.0.1:${d.httpPort}`, dataPath: d.dataPath };
 }
 
 /** `CONCURRENCY` request loops for `seconds`; returns messages per second. */

@@ -13,18 +13,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Consumer } from "../src/core/client/index.ts";
 import { createLogger } from "../src/core/log.ts";
+import { benchArgs, nsqCommand } from "./bench-lib.ts";
 
-const own = process.argv.slice(2);
-const opt = (name: string, def: number) => {
-  const a = own.find((x) => x.startsWith(`--${name}=`));
-  return a ? Number(a.split("=")[1]) : def;
-};
+const { opt } = benchArgs();
 const LINES = opt("lines", 1_000_000);
 const SIZE = opt("size", 100);
 const MIF = opt("max-in-flight", 2500);
 const RUNS = opt("runs", 3);
 
-const bin = process.env.NSQ_BIN ? [process.env.NSQ_BIN] : [process.execPath, join(import.meta.dir, "../cli/nsq.ts")];
+const bin = nsqCommand();
 const dir = mkdtempSync(join(tmpdir(), "nsq-bench-tools-"));
 const port = 20000 + Math.floor(Math.random() * 20000);
 const addr = `127.0.0.1:${port}`;

@@ -8,49 +8,19 @@
  * Prints msgs/s for MPUB ingest, draining and one-PUB-per-round-trip, and nsqd's RSS idle and under load.
  */
 import type { Socket } from "bun";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { Command } from "../src/core/protocol/commands.ts";
 import { FrameDecoder, FrameType, MAGIC_V2 } from "../src/core/protocol/frame.ts";
+import { benchArgs, rssKiB, spawnNsqd } from "./bench-lib.ts";
 
-const args = process.argv.slice(2);
-const dash = args.indexOf("--");
-const own = dash === -1 ? args : args.slice(0, dash);
-const nsqdFlags = dash === -1 ? [] : args.slice(dash + 1);
-const opt = (name: string, def: number) => {
-  const a = own.find((x) => x.startsWith(`--${name}=`));
-  return a ? Number(a.split("=")[1]) : def;
-};
+const { opt, nsqdFlags } = benchArgs();
 const SECONDS = opt("seconds", 10);
 const WORKERS = opt("workers", 2);
 const SIZE = opt("size", 200);
 const BATCH = opt("batch", 200);
 const RDY = opt("rdy", 2500);
 const TOPIC = `bench_${Date.now()}`;
-
-const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function startNsqd() {
-  const dataPath = mkdtempSync(join(tmpdir(), "nsq-bench-"));
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const bin = process.env.NSQ_BIN ? [process.env.NSQ_BIN] : [process.execPath, join(import.meta.dir, "../cli/nsq.ts")];
-  const proc = Bun.spawn([...bin, "nsqd", `--tcp-address=127.0.0.1:${port}`, "--http-address=", `--data-path=${dataPath}`, ...nsqdFlags], {
-    stdout: "ignore",
-    stderr: "pipe",
-  });
-  for (let i = 0; i < 100; i++) {
-    try {
-      const s = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
-      s.end();
-      return { proc, port, dataPath };
-    } catch {
-      await sleep(50);
-    }
-  }
-  throw new Error(`nsqd did not start: ${await new Response(proc.stderr).text()}`);
-}
 
 /** A connection that sends a command and waits for its response, forever, counting messages. */
 async function roundTripper(port: number, cmd: Uint8Array, perCmd: number, until: number): Promise<number> {
@@ -124,7 +94,7 @@ async function drain(port: number, expected: number, workers: number) {
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
-const { proc, port, dataPath } = await startNsqd();
+const { proc, port, dataPath } = await spawnNsqd(nsqdFlags);
 try {
   await sleep(1000);
   const idle = rssKiB(proc.pid);

@@ -6,6 +6,7 @@ import { Command, encodeCommand } from "../../src/core/protocol/commands.ts";
 import { FrameType } from "../../src/core/protocol/frame.ts";
 import { encodeMpubBody } from "../../src/core/protocol/mpub.ts";
 import type { NsqdOptions } from "../../src/daemons/nsqd/options.ts";
+import { concat } from "../helpers/chunks.ts";
 import { sleep, startNsqd, type TestNsqd, Wire } from "../helpers/nsqd.ts";
 
 let daemons: TestNsqd[] = [];
@@ -62,7 +63,7 @@ describe("connection start", () => {
     await sleep(20);
     w.send(ascii(" V"));
     await sleep(20);
-    w.send(concatBytes(ascii("2"), Command.pub("t", "x")));
+    w.send(concat(ascii("2"), Command.pub("t", "x")));
     expect(await w.response()).toBe("OK");
   });
 
@@ -212,7 +213,7 @@ describe("PUB / MPUB / DPUB", () => {
     const d = await nsqd();
     const w = await connect(d);
     const n = 500;
-    w.send(concatBytes(...Array.from({ length: n }, (_, i) => Command.pub("pipe", `m${i}`))));
+    w.send(concat(...Array.from({ length: n }, (_, i) => Command.pub("pipe", `m${i}`))));
     for (let i = 0; i < n; i++) expect(await w.response()).toBe("OK");
     const c = await consumer(d, "pipe", "ch", n);
     for (let i = 0; i < n; i++) expect((await c.message()).text).toBe(`m${i}`);
@@ -644,7 +645,7 @@ describe("ephemeral topics and channels, metadata, lifecycle", () => {
         unix: path,
         socket: {
           open(s) {
-            s.write(concatBytes(ascii("  V2"), Command.pub("u", "x")));
+            s.write(concat(ascii("  V2"), Command.pub("u", "x")));
           },
           data(_s, chunk) {
             resolve(new TextDecoder().decode(chunk.subarray(8)));
@@ -653,35 +654,5 @@ describe("ephemeral topics and channels, metadata, lifecycle", () => {
       });
     });
     expect(got).toBe("OK");
-  });
-});
-
-function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-describe("refusing what is not built", () => {
-  test("auth and TLS flags stop the start instead of being ignored", async () => {
-    await expect(startNsqd({ authHttpAddress: ["127.0.0.1:1"] })).rejects.toThrow("AUTH is not supported yet");
-    await expect(startNsqd({ tlsCert: "/x.pem", tlsKey: "/x.key" })).rejects.toThrow("TLS is not supported yet");
-  });
-
-  test("a stale unix socket file is replaced; a regular file at the path is left alone", async () => {
-    const path = join(require("node:os").tmpdir(), `nsqd-stale-${process.pid}-${Date.now()}.sock`);
-    // a socket file whose process is gone, as a crash leaves it
-    Bun.spawnSync(["python3", "-c", `import socket; socket.socket(socket.AF_UNIX).bind("${path}")`]);
-    expect(require("node:fs").lstatSync(path).isSocket()).toBe(true);
-    const second = await nsqd({ tcpAddress: path });
-    expect(second.nsqd.tcpAddress()).toBe(path);
-    const file = `${path}.txt`;
-    require("node:fs").writeFileSync(file, "mine");
-    await expect(startNsqd({ tcpAddress: file })).rejects.toThrow();
-    expect(require("node:fs").readFileSync(file, "utf8")).toBe("mine");
   });
 });

@@ -1,0 +1,52 @@
+/** What the benchmark scripts share: their flags, the nsq command to spawn, and a spawned nsqd. */
+import type { Subprocess } from "bun";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** `--name=N` flags before an optional `--`; what follows `--` goes to nsqd. */
+export function benchArgs(argv = process.argv.slice(2)) {
+  const dash = argv.indexOf("--");
+  const own = dash === -1 ? argv : argv.slice(0, dash);
+  return {
+    nsqdFlags: dash === -1 ? [] : argv.slice(dash + 1),
+    opt(name: string, def: number): number {
+      const a = own.find((x) => x.startsWith(`--${name}=`));
+      return a ? Number(a.split("=")[1]) : def;
+    },
+  };
+}
+
+/** This checkout's CLI, or NSQ_BIN (e.g. dist/nsq) to measure the shipped binary. */
+export const nsqCommand = (): string[] =>
+  process.env.NSQ_BIN ? [process.env.NSQ_BIN] : [process.execPath, join(import.meta.dir, "../cli/nsq.ts")];
+
+export const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
+
+export interface BenchNsqd {
+  proc: Subprocess<"ignore", "ignore", "pipe">;
+  port: number;
+  httpPort: number;
+  dataPath: string;
+}
+
+/** nsqd as its own process on random loopback ports, once its TCP port accepts connections. */
+export async function spawnNsqd(flags: string[], opts: { http?: boolean } = {}): Promise<BenchNsqd> {
+  const dataPath = mkdtempSync(join(tmpdir(), "nsq-bench-"));
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const httpPort = opts.http ? port + 1 : 0;
+  const http = opts.http ? `--http-address=127.0.0.1:${httpPort}` : "--http-address=";
+  const proc = Bun.spawn(
+    [...nsqCommand(), "nsqd", `--tcp-address=127.0.0.1:${port}`, http, `--data-path=${dataPath}`, "--log-level=warn", ...flags],
+    { stdin: "ignore", stdout: "ignore", stderr: "pipe" },
+  );
+  for (let i = 0; i < 100; i++) {
+    try {
+      (await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } })).end();
+      return { proc, port, httpPort, dataPath };
+    } catch {
+      await Bun.sleep(50);
+    }
+  }
+  throw new Error(`nsqd did not start: ${await new Response(proc.stderr).text()}`);
+}
