@@ -656,3 +656,23 @@ describe("ephemeral topics and channels, metadata, lifecycle", () => {
     expect(got).toBe("OK");
   });
 });
+
+describe("refusing what is not built", () => {
+  test("auth and TLS flags stop the start instead of being ignored", async () => {
+    await expect(startNsqd({ authHttpAddress: ["127.0.0.1:1"] })).rejects.toThrow("AUTH is not supported yet");
+    await expect(startNsqd({ tlsCert: "/x.pem", tlsKey: "/x.key" })).rejects.toThrow("TLS is not supported yet");
+  });
+
+  test("a stale unix socket file is replaced; a regular file at the path is left alone", async () => {
+    const path = join(require("node:os").tmpdir(), `nsqd-stale-${process.pid}-${Date.now()}.sock`);
+    // a socket file whose process is gone, as a crash leaves it
+    Bun.spawnSync(["python3", "-c", `import socket; socket.socket(socket.AF_UNIX).bind("${path}")`]);
+    expect(require("node:fs").lstatSync(path).isSocket()).toBe(true);
+    const second = await nsqd({ tcpAddress: path });
+    expect(second.nsqd.tcpAddress()).toBe(path);
+    const file = `${path}.txt`;
+    require("node:fs").writeFileSync(file, "mine");
+    await expect(startNsqd({ tcpAddress: file })).rejects.toThrow();
+    expect(require("node:fs").readFileSync(file, "utf8")).toBe("mine");
+  });
+});
