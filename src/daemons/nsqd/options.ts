@@ -3,7 +3,6 @@
  * Durations are milliseconds.
  * @module
  */
-import { createHash } from "node:crypto";
 import os from "node:os";
 import { z } from "zod/mini";
 import { defineOptions, flag, logFlags, OptionsError, type Options } from "../../core/options.ts";
@@ -19,7 +18,8 @@ export const EXPERIMENTS = ["topology-aware-consumption"] as const;
 
 /** NSQ's default node id: crc32(md5(hostname)) % 1024, stable per host. */
 export function defaultNodeId(hostname = os.hostname()): number {
-  return Bun.hash.crc32(createHash("md5").update(hostname).digest()) % 1024;
+  // Bun.MD5, not node:crypto: loading that module adds ~1.8 MiB to the compiled nsqd's idle RSS.
+  return Bun.hash.crc32(Bun.MD5.hash(hostname)) % 1024;
 }
 
 const TLS_VERSION_NAMES = Object.keys(TLS_VERSIONS) as (keyof typeof TLS_VERSIONS)[];
