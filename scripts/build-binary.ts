@@ -37,8 +37,11 @@ for (const [bunTarget, outfile] of builds) {
     "--sourcemap",
     "--bytecode",
     // Each command (and citty, for the top-level help) in its own chunk: a builtin module is imported when
-    // its chunk loads, so `nsq nsqd` no longer loads node:util for citty (~1.4 MiB of idle RSS).
+    // its chunk loads, so `nsq nsqd` no longer loads node:util for citty (~1 MiB of idle RSS).
     "--splitting",
+    // JavaScriptCore's tier-up thresholds ×10 until a command calls startupDone() (cli/commands/_shared.ts):
+    // start-up code runs interpreted and the JIT compilers stay out of memory.
+    "--compile-jit-policy=10",
     // --bytecode defaults to CommonJS, which has no top-level await; cli/nsq.ts uses it.
     "--format=esm",
     // A daemon must not pick up .env or bunfig.toml from whatever directory it is started in.

@@ -1,6 +1,6 @@
 import { createLogger } from "../../src/core/log.ts";
 import { nsqdSpec } from "../../src/daemons/nsqd/options.ts";
-import { parseOrExit } from "./_shared.ts";
+import { parseOrExit, startupDone } from "./_shared.ts";
 
 /** `nsq nsqd` / `nsqd`: NSQ's apps/nsqd main. */
 export default async function nsqd(argv: readonly string[]): Promise<void> {
@@ -30,6 +30,7 @@ export default async function nsqd(argv: readonly string[]): Promise<void> {
   try {
     daemon = new NSQD(opts, log);
     await daemon.main();
+    startupDone();
   } catch (e) {
     log.fatal(message(e));
     process.exit(1);
