@@ -1,29 +1,18 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import type { Subprocess } from "bun";
 import { Producer } from "../../src/core/client/index.ts";
 import { until } from "../helpers/client.ts";
-import { startNsqd, type TestNsqd, Wire } from "../helpers/nsqd.ts";
+import { addrOf, testScope, type TestNsqd, Wire } from "../helpers/nsqd.ts";
 import { CLI } from "../helpers/spawn.ts";
 
-let cleanup: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.reverse()) await c();
-  cleanup = [];
-});
+const { defer, nsqd } = testScope();
 
-async function nsqd(over = {}): Promise<TestNsqd> {
-  const d = await startNsqd(over);
-  cleanup.push(() => d.stop());
-  return d;
-}
-
-const addrOf = (d: TestNsqd) => `127.0.0.1:${d.port}`;
 const dec = new TextDecoder();
 
 /** `bun cli/nsq.ts <args>` as a user runs it, stdin a real pipe. */
 function spawn(args: string[]): Subprocess<"pipe", "pipe", "pipe"> {
   const p = Bun.spawn([...CLI, ...args], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-  cleanup.push(() => {
+  defer(() => {
     if (p.exitCode === null) p.kill("SIGKILL");
   });
   return p;
@@ -179,7 +168,7 @@ describe("nsq tail", () => {
       fetch: () =>
         Response.json({ channels: [], producers: [{ broadcast_address: "127.0.0.1", tcp_port: d.port, http_port: 0, version: "1.3.0" }] }),
     });
-    cleanup.push(() => lookupd.stop(true));
+    defer(() => lookupd.stop(true));
     await publish(d, "t", ["hello"]); // no channel yet: it waits in the topic for the first one
     const r = await finish(spawn(["tail", "--topic=t", "-n", "1", `--lookupd-http-address=127.0.0.1:${lookupd.port}`]));
     expect(r.code).toBe(0);
@@ -233,7 +222,7 @@ describe("nsq stat", () => {
         );
       },
     });
-    cleanup.push(() => server.stop(true));
+    defer(() => server.stop(true));
     return { server, urls, addr: `127.0.0.1:${server.port}` };
   }
 
@@ -263,7 +252,7 @@ describe("nsq stat", () => {
   test("against nsq nsqd's own /stats: depth, in-flight and message counts of a real channel", async () => {
     const d = await nsqd();
     const w = await Wire.connect(d.port);
-    cleanup.push(() => w.close());
+    defer(() => w.close());
     await w.identify();
     await w.sub("t", "c");
     await publish(d, "t", ["1", "2", "3", "4", "5"]);
@@ -288,7 +277,7 @@ describe("nsq stat", () => {
       port: 0,
       fetch: () => Response.json({ channels: [], producers: [{ broadcast_address: "127.0.0.1", tcp_port: 1, http_port: s.server.port }] }),
     });
-    cleanup.push(() => lookupd.stop(true));
+    defer(() => lookupd.stop(true));
     const ok = await finish(spawn(["stat", "--topic=t", "--channel=c", `--lookupd-http-address=127.0.0.1:${lookupd.port}`, "--interval=50ms", "--count=1"]));
     expect(ok.code).toBe(0);
     expect(ok.stdout.split("\n")).toEqual([...HEADER, "    200       0 |      20      12       8     3     2 |       7       1           20       2", ""]);

@@ -1,3 +1,4 @@
+import { afterEach } from "bun:test";
 import type { Socket } from "bun";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -185,3 +186,24 @@ export class Wire {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export const addrOf = (d: TestNsqd) => `127.0.0.1:${d.port}`;
+
+/**
+ * A test file's scope: `defer` registers clean-up that runs after each test, newest first, and `nsqd`
+ * starts an nsqd that is stopped then.
+ */
+export function testScope() {
+  let cleanup: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.reverse()) await c();
+    cleanup = [];
+  });
+  const defer = (fn: () => unknown) => void cleanup.push(fn);
+  const nsqd = async (over: Partial<NsqdOptions> = {}): Promise<TestNsqd> => {
+    const d = await startNsqd(over);
+    defer(() => d.stop());
+    return d;
+  };
+  return { defer, nsqd };
+}

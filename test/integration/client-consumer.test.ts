@@ -1,26 +1,15 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Consumer, type ConsumerOptions, type Message, NsqError, Producer } from "../../src/core/client/index.ts";
 import { captureLog, deferred, until } from "../helpers/client.ts";
-import { startNsqd, type TestNsqd } from "../helpers/nsqd.ts";
+import { addrOf, startNsqd, testScope, type TestNsqd } from "../helpers/nsqd.ts";
 
-let cleanup: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.reverse()) await c();
-  cleanup = [];
-});
+const { defer, nsqd } = testScope();
 
-async function nsqd(over = {}): Promise<TestNsqd> {
-  const d = await startNsqd(over);
-  cleanup.push(() => d.stop());
-  return d;
-}
-
-const addrOf = (d: TestNsqd) => `127.0.0.1:${d.port}`;
 
 function consumer(topic: string, channel: string, opts: ConsumerOptions = {}) {
   const log = captureLog();
   const c = new Consumer(topic, channel, { logger: log.logger, ...opts });
-  cleanup.push(() => c.stop());
+  defer(() => c.stop());
   return { c, log };
 }
 
@@ -315,7 +304,7 @@ describe("Consumer discovery through lookupd", () => {
         });
       },
     });
-    cleanup.push(() => lookupd.stop(true));
+    defer(() => lookupd.stop(true));
     const { c, log } = consumer("t", "ch", { maxInFlight: 10, lookupdPollInterval: 50, lookupdPollJitter: 0.5 });
     const from: string[] = [];
     c.addHandler((m) => void from.push(m.nsqdAddress));
@@ -354,7 +343,7 @@ describe("Consumer discovery through lookupd", () => {
         });
       },
     });
-    cleanup.push(() => lookupd.stop(true));
+    defer(() => lookupd.stop(true));
     const { c, log } = consumer("t", "ch", { lookupdPollInterval: 30, lookupdPollJitter: 0 });
     c.addHandler(() => {});
     await c.connectToNsqLookupd(`http://127.0.0.1:${lookupd.port}/`);

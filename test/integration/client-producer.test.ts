@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,30 +6,20 @@ import { NsqError, Producer } from "../../src/core/client/index.ts";
 import { FrameType } from "../../src/core/protocol/frame.ts";
 import { captureLog, until } from "../helpers/client.ts";
 import { startFakeNsqd } from "../helpers/fake-nsqd.ts";
-import { startNsqd, type TestNsqd, Wire } from "../helpers/nsqd.ts";
+import { addrOf, startNsqd, testScope, type TestNsqd, Wire } from "../helpers/nsqd.ts";
 
-let cleanup: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.reverse()) await c();
-  cleanup = [];
-});
-
-async function nsqd(over = {}): Promise<TestNsqd> {
-  const d = await startNsqd(over);
-  cleanup.push(() => d.stop());
-  return d;
-}
+const { defer, nsqd } = testScope();
 
 function producer(addr: string, opts: ConstructorParameters<typeof Producer>[1] = {}) {
   const log = captureLog();
   const p = new Producer(addr, { logger: log.logger, ...opts });
-  cleanup.push(() => p.stop());
+  defer(() => p.stop());
   return { p, log };
 }
 
 async function subscriber(d: TestNsqd, topic: string) {
   const w = await Wire.connect(d.port);
-  cleanup.push(() => w.close());
+  defer(() => w.close());
   await w.identify();
   await w.sub(topic, "c");
   w.send("RDY 100\n");
@@ -159,7 +149,7 @@ describe("Producer", () => {
           : { error: "E_AUTH_FAILED AUTH failed" };
       },
     });
-    cleanup.push(() => fake.stop());
+    defer(() => fake.stop());
     await expect(producer(fake.addr).p.publish("t", "x")).rejects.toMatchObject({ code: "E_AUTH_REQUIRED" });
     await expect(producer(fake.addr, { authSecret: "bad" }).p.publish("t", "x")).rejects.toMatchObject({
       code: "E_AUTH_FAILED",
@@ -186,7 +176,7 @@ describe("Producer", () => {
         }, 20);
       },
     });
-    cleanup.push(() => fake.stop());
+    defer(() => fake.stop());
     const { p } = producer(fake.addr, { writeTimeout: 5000 });
     await p.connect();
     await Bun.sleep(50);
@@ -210,7 +200,7 @@ describe("Producer", () => {
 
   test("TLS when nsqd offers it: upgrade after IDENTIFY, OK over TLS, commands over TLS; a cert that does not verify fails", async () => {
     const dir = mkdtempSync(join(tmpdir(), "nsq-tls-"));
-    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    defer(() => rmSync(dir, { recursive: true, force: true }));
     const r = Bun.spawnSync(
       ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
         "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
@@ -220,7 +210,7 @@ describe("Producer", () => {
     const key = readFileSync(join(dir, "key.pem"), "utf8");
     const cert = readFileSync(join(dir, "cert.pem"), "utf8");
     const fake = await startFakeNsqd({ identify: { tls_v1: true }, tls: { key, cert } });
-    cleanup.push(() => fake.stop());
+    defer(() => fake.stop());
 
     const { p } = producer(fake.addr, { tlsV1: true, tls: { ca: cert, serverName: "localhost" } });
     await p.publish("t", "secret");
@@ -246,7 +236,7 @@ describe("Producer", () => {
         return "OK";
       },
     });
-    cleanup.push(() => fake.stop());
+    defer(() => fake.stop());
     const { p } = producer(fake.addr);
     const r = await Promise.allSettled([p.publish("a", "1"), p.publish("nonfatal", "2"), p.publish("b", "3")]);
     expect(r.map((x) => x.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
