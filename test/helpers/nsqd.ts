@@ -190,8 +190,8 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const addrOf = (d: TestNsqd) => `127.0.0.1:${d.port}`;
 
 /**
- * A test file's scope: `defer` registers clean-up that runs after each test, newest first, and `nsqd`
- * starts an nsqd that is stopped then.
+ * A test file's scope: `defer` registers clean-up that runs after each test, newest first; `nsqd` starts an
+ * nsqd that is stopped then, and `track` closes a connection then.
  */
 export function testScope() {
   let cleanup: (() => unknown)[] = [];
@@ -205,5 +205,11 @@ export function testScope() {
     defer(() => d.stop());
     return d;
   };
-  return { defer, nsqd };
+  const track = (w: Wire): Wire => {
+    defer(() => {
+      if (!w.isClosed) w.close();
+    });
+    return w;
+  };
+  return { defer, nsqd, track };
 }

@@ -2,36 +2,21 @@
  * nsqd's HTTP listener end to end: a real Bun.serve on 127.0.0.1:0 (and a unix socket), raw sockets for
  * what fetch cannot send, and TCP consumers that see the effect of the admin actions.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Command } from "../../src/core/protocol/commands.ts";
 import { maxRequestBodySize } from "../../src/daemons/nsqd/http.ts";
-import type { NsqdOptions } from "../../src/daemons/nsqd/options.ts";
-import { sleep, startNsqd, type TestNsqd, tmpDir, Wire } from "../helpers/nsqd.ts";
+import { sleep, startNsqd, type TestNsqd, testScope, tmpDir, Wire } from "../helpers/nsqd.ts";
 
 /** A response body as JSON, typed loosely for field-by-field checks. */
 const json = async (r: Response | Promise<Response>): Promise<any> => (await r).json();
 
-let daemons: TestNsqd[] = [];
-let wires: Wire[] = [];
-
-afterEach(async () => {
-  for (const w of wires) if (!w.isClosed) w.close();
-  for (const d of daemons) await d.stop();
-  wires = [];
-  daemons = [];
-});
-
-async function nsqd(over: Partial<NsqdOptions> = {}) {
-  const d = await startNsqd(over);
-  daemons.push(d);
-  return d;
-}
+const { nsqd, track } = testScope();
 
 async function consumer(d: TestNsqd, topic: string, channel: string, rdy: number) {
   const w = await Wire.connect(d.port);
-  wires.push(w);
+  track(w);
   expect(await w.identify({ output_buffer_timeout: 25 })).toBe("OK");
   expect(await w.sub(topic, channel)).toBe("OK");
   w.send(Command.rdy(rdy));

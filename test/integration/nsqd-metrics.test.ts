@@ -1,9 +1,8 @@
 /** `GET /metrics`, read back by a small strict parser of the Prometheus text exposition format 0.0.4. */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Command } from "../../src/core/protocol/commands.ts";
 import { escapeLabelValue } from "../../src/daemons/nsqd/metrics.ts";
-import type { NsqdOptions } from "../../src/daemons/nsqd/options.ts";
-import { sleep, startNsqd, type TestNsqd, Wire } from "../helpers/nsqd.ts";
+import { sleep, testScope, Wire } from "../helpers/nsqd.ts";
 
 interface Sample {
   name: string;
@@ -110,20 +109,7 @@ function parseSample(line: string): Sample {
   return { name, labels, value };
 }
 
-let daemons: TestNsqd[] = [];
-let wires: Wire[] = [];
-afterEach(async () => {
-  for (const w of wires) if (!w.isClosed) w.close();
-  for (const d of daemons) await d.stop();
-  wires = [];
-  daemons = [];
-});
-
-async function nsqd(over: Partial<NsqdOptions> = {}) {
-  const d = await startNsqd(over);
-  daemons.push(d);
-  return d;
-}
+const { nsqd, track } = testScope();
 
 function value(fs: Map<string, Family>, name: string, labels: Record<string, string> = {}): number | undefined {
   return fs.get(name)?.samples.find((s) => JSON.stringify(s.labels) === JSON.stringify(labels))?.value;
@@ -140,7 +126,7 @@ describe("GET /metrics", () => {
     await d.http("/topic/create?topic=idle", { method: "POST" });
     await d.http("/topic/pause?topic=idle", { method: "POST" });
     const w = await Wire.connect(d.port);
-    wires.push(w);
+    track(w);
     expect(await w.identify({ output_buffer_timeout: 25 })).toBe("OK");
     expect(await w.sub("orders", "billing")).toBe("OK");
     w.send(Command.rdy(2));
