@@ -172,3 +172,22 @@ test("a DPUB to a topic with no channel yet keeps its due time across a kill -9 
   expect(at - t0).toBeGreaterThanOrEqual(1900);
   w.close();
 }, 30_000);
+
+test("a DPUB waiting in a topic with no channel keeps its original due time across a clean stop", async () => {
+  const data = tmpDir();
+  dirs.push(data);
+  const first = await start([`--data-path=${data}`]);
+  const p = await Wire.connect(first.port);
+  const t0 = Date.now();
+  p.send(Command.dpub("waited", 2500, "on time"));
+  expect(await p.response()).toBe("OK");
+  await sleep(1200); // time spent waiting must count towards the delay
+  first.proc.kill("SIGTERM");
+  await first.proc.exited;
+  const second = await start([`--data-path=${data}`]);
+  const { m, at, w } = await firstMessage(second.port, "waited", 5000);
+  expect(m.text).toBe("on time");
+  expect(at - t0).toBeGreaterThanOrEqual(2400);
+  expect(at - t0).toBeLessThan(3500);
+  w.close();
+}, 30_000);

@@ -48,15 +48,16 @@ export class Topic {
       const m = new Message(f.id, f.body, f.timestamp);
       m.attempts = f.attempts;
       m.deferred = Math.max(1, due - now);
+      m.pri = due;
       this.memQ.push(m);
     }
     if (store.durable) store.rewrite(this.deferredEntries());
     else store.clear();
   }
 
+  /** A deferred message waiting here carries its due time in `pri` (unused until a channel's heap takes it). */
   private *deferredEntries() {
-    const now = Date.now();
-    for (const m of this.memQ) if (m.deferred > 0) yield { message: m, due: now + m.deferred };
+    for (const m of this.memQ) if (m.deferred > 0) yield { message: m, due: m.pri };
   }
 
   get depth(): number {
@@ -89,7 +90,8 @@ export class Topic {
   private enqueue(m: Message): void {
     // Deferred messages keep their timer only in memory (and the deferred store), never in the backend.
     if (m.deferred > 0) {
-      if (this.deferredStore?.durable) this.deferredStore.add(m, Date.now() + m.deferred);
+      m.pri = Date.now() + m.deferred;
+      if (this.deferredStore?.durable) this.deferredStore.add(m, m.pri);
       this.memQ.push(m);
     } else if (this.memQ.length < this.nsqd.opts.memQueueSize) this.memQ.push(m);
     else putToBackend(this.backend, m);
