@@ -1,5 +1,5 @@
 import type { Socket } from "bun";
-import { ByteWriter } from "../../core/protocol/bytes.ts";
+import { ascii, ByteWriter } from "../../core/protocol/bytes.ts";
 import { CommandParser, type CommandSink } from "../../core/protocol/command-parser.ts";
 import type { ClientError } from "../../core/protocol/errors.ts";
 import { FrameType, HEARTBEAT, writeFrame } from "../../core/protocol/frame.ts";
@@ -129,7 +129,7 @@ export class Client implements CommandSink {
       return;
     }
     this.nsqd.log.error(`[${this.remoteAddress}] - ${err.message}${err.parent ? ` - ${String(err.parent)}` : ""}`);
-    this.sendResponse(FrameType.Error, new TextEncoder().encode(err.message));
+    this.sendResponse(FrameType.Error, ascii(err.message));
     if (err.fatal) {
       this.parser.stop();
       this.close();

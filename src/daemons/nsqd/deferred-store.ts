@@ -1,5 +1,5 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
-import { decodeMessage, type MessageFields, MSG_HEADER_LENGTH, writeMessageHeader } from "../../core/protocol/message.ts";
+import { decodeMessage, idString, type MessageFields, MSG_HEADER_LENGTH, writeMessageHeader } from "../../core/protocol/message.ts";
 
 /**
  * Deferred messages with their due times, beside a channel's disk queue in `<topic>:<channel>.deferred.dat`
@@ -60,7 +60,7 @@ export class DeferredStore {
         const m = decodeMessage(payload.slice());
         live.set(m.id, { message: m, due });
       } else if (op === DEL && payload.length === 16) {
-        live.delete(new TextDecoder().decode(payload));
+        live.delete(idString(payload));
       } else break;
       at += 4 + size;
     }

@@ -54,10 +54,10 @@ export function decodeIdentify(body: Uint8Array): IdentifyData | null {
   for (const [k, t] of Object.entries(FIELDS)) out[k] = ZERO[t];
   if (raw === null) return out as unknown as IdentifyData;
   if (typeof raw !== "object" || Array.isArray(raw)) return null;
-  const byLower = new Map(Object.keys(FIELDS).map((k) => [k, k]));
   for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
-    const field = byLower.get(key.toLowerCase()) as keyof IdentifyData | undefined;
-    if (field === undefined || value === null) continue;
+    // every field name is lower case, so Go's case-insensitive match is a lookup of the lowered key
+    const field = key.toLowerCase() as keyof IdentifyData;
+    if (!Object.hasOwn(FIELDS, field) || value === null) continue;
     const t = FIELDS[field];
     if (t === "string" && typeof value !== "string") return null;
     if (t === "bool" && typeof value !== "boolean") return null;
