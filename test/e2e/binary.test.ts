@@ -3,20 +3,13 @@ import { mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NSQ_VERSION, VERSION } from "../../src/core/version.ts";
+import { PROGRAMS } from "../helpers/spawn.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 const BIN = join(ROOT, "dist/nsq");
 const dir = mkdtempSync(join(tmpdir(), "nsq-bin-"));
 setDefaultTimeout(15_000);
 
-const PROGRAMS = [
-  ["nsqd", "nsqd"],
-  ["lookupd", "nsqlookupd"],
-  ["admin", "nsqadmin"],
-  ["tail", "nsq_tail"],
-  ["to-nsq", "to_nsq"],
-  ["stat", "nsq_stat"],
-] as const;
 
 function newestSource(path: string): number {
   const st = statSync(path);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NSQ_VERSION, VERSION } from "../../src/core/version.ts";
-import { spawnNsqd } from "../helpers/spawn.ts";
+import { PROGRAMS, spawnNsqd } from "../helpers/spawn.ts";
 
 const CLI = join(import.meta.dir, "../../cli/nsq.ts");
 const dir = mkdtempSync(join(tmpdir(), "nsq-cli-"));
@@ -26,14 +26,6 @@ async function nsq(args: string[], argv0?: string) {
   return { stdout, stderr, code };
 }
 
-const PROGRAMS = [
-  ["nsqd", "nsqd"],
-  ["lookupd", "nsqlookupd"],
-  ["admin", "nsqadmin"],
-  ["tail", "nsq_tail"],
-  ["to-nsq", "to_nsq"],
-  ["stat", "nsq_stat"],
-] as const;
 
 const version = (program: string) => `${program} v${NSQ_VERSION} (nsq ${VERSION}, bun ${Bun.version})\n`;
 

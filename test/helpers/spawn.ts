@@ -1,6 +1,16 @@
 import type { Subprocess } from "bun";
 import { join } from "node:path";
 
+/** Each subcommand and the NSQ program name it also answers to. */
+export const PROGRAMS = [
+  ["nsqd", "nsqd"],
+  ["lookupd", "nsqlookupd"],
+  ["admin", "nsqadmin"],
+  ["tail", "nsq_tail"],
+  ["to-nsq", "to_nsq"],
+  ["stat", "nsq_stat"],
+] as const;
+
 export const CLI = [process.execPath, join(import.meta.dir, "../../cli/nsq.ts")];
 
 export interface Spawned {
