@@ -22,3 +22,18 @@ export function removeStaleSocket(path: string): void {
     if (lstatSync(path).isSocket()) unlinkSync(path);
   } catch {}
 }
+
+/** What the OS says for the bind errors a daemon meets (Bun's own messages omit the reason). */
+const BIND_REASONS: Record<string, string> = {
+  EADDRINUSE: "address already in use",
+  EACCES: "permission denied",
+  EADDRNOTAVAIL: "cannot assign requested address",
+};
+
+/** NSQ's fatal start-up error for a listener: `listen (0.0.0.0:4151) failed - listen tcp 0.0.0.0:4151: bind: address already in use`. */
+export function listenError(where: string, e: unknown, network: "tcp" | "unix"): Error {
+  const code = (e as { code?: string }).code ?? "";
+  const reason = BIND_REASONS[code];
+  const detail = reason ? `listen ${network} ${where}: bind: ${reason}` : (e as Error).message;
+  return new Error(`listen (${where}) failed - ${detail}`, { cause: e });
+}

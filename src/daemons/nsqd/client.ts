@@ -1,5 +1,6 @@
 import type { Socket } from "bun";
-import { ascii, ByteWriter } from "../../core/protocol/bytes.ts";
+import type { Connection, SocketData } from "../../core/listener.ts";
+import { ascii } from "../../core/protocol/bytes.ts";
 import { CommandParser, type CommandSink } from "../../core/protocol/command-parser.ts";
 import type { ClientError } from "../../core/protocol/errors.ts";
 import { FrameType, HEARTBEAT, writeFrame } from "../../core/protocol/frame.ts";
@@ -8,14 +9,10 @@ import type { Channel } from "./channel.ts";
 import type { Message } from "./message.ts";
 import type { NSQD } from "./nsqd.ts";
 import * as v2 from "./protocol-v2.ts";
+import { ConnWriter } from "../../core/transport.ts";
 
 export const ClientState = { Init: 0, Disconnected: 1, Connected: 2, Subscribed: 3, Closing: 4 } as const;
 export type ClientState = (typeof ClientState)[keyof typeof ClientState];
-
-export interface SocketData {
-  client?: Client;
-  magic?: Uint8Array;
-}
 
 /** Unsent bytes beyond which we stop reading from the peer until it reads ours. */
 const MAX_PENDING = 1 << 20;
@@ -26,7 +23,7 @@ const DEFAULT_OUTPUT_BUFFER_SIZE = 16 * 1024;
  * (NSQ's output_buffer_size / output_buffer_timeout) and flushed when the buffer fills, when the client
  * stops being ready, or on the timer; every other frame goes out at the end of the current read.
  */
-export class Client implements CommandSink {
+export class Client implements CommandSink, Connection {
   state: ClientState = ClientState.Connected;
   readonly parser = new CommandParser(this);
   readonly connectTs = Date.now();
@@ -52,13 +49,10 @@ export class Client implements CommandSink {
   topologyRegion = "";
   topologyZone = "";
 
-  private readonly out = new ByteWriter(DEFAULT_OUTPUT_BUFFER_SIZE + 1024);
-  private pending: Uint8Array[] = [];
-  private pendingBytes = 0;
+  private readonly w: ConnWriter;
   private flushTimer: Timer | null = null;
   private heartbeatTimer: Timer | null = null;
   private lastRead = Date.now();
-  private readPaused = false;
   closed = false;
 
   constructor(
@@ -73,6 +67,12 @@ export class Client implements CommandSink {
     this.heartbeatInterval = 30_000;
     this.outputBufferTimeout = opts.outputBufferTimeout;
     this.msgTimeout = opts.msgTimeout;
+    this.w = new ConnWriter(socket, {
+      initialSize: DEFAULT_OUTPUT_BUFFER_SIZE + 1024,
+      maxPending: MAX_PENDING,
+      onBlocked: () => this.updateReady(),
+      onWritable: () => this.updateReady(),
+    });
     this.armHeartbeat();
   }
 
@@ -141,7 +141,7 @@ export class Client implements CommandSink {
   /** Non-message frames: written now, sent at the end of the current read (or at once outside one). */
   sendResponse(type: number, data: Uint8Array): void {
     if (this.closed) return;
-    writeFrame(this.out, type as 0 | 1 | 2, data);
+    writeFrame(this.w.out, type as 0 | 1 | 2, data);
     this.responsesPending = true;
   }
 
@@ -157,8 +157,8 @@ export class Client implements CommandSink {
   sendMessage(m: Message): void {
     this.inFlightCount++;
     this.messageCount++;
-    writeMessageFrame(this.out, m);
-    if (this.inFlightCount >= this.readyCount || this.out.length >= this.outputBufferSize) {
+    writeMessageFrame(this.w.out, m);
+    if (this.inFlightCount >= this.readyCount || this.w.out.length >= this.outputBufferSize) {
       this.flush();
     } else if (this.flushTimer === null && this.outputBufferTimeout > 0) {
       this.flushTimer = setTimeout(() => {
@@ -174,54 +174,11 @@ export class Client implements CommandSink {
       clearTimeout(this.flushTimer);
       this.flushTimer = null;
     }
-    const n = this.out.length;
-    if (n === 0 || this.closed) {
-      this.out.reset();
-      return;
-    }
-    const data = this.out.written();
-    if (this.pendingBytes === 0) {
-      const written = this.socket.write(data);
-      if (written === n || written < 0) {
-        this.out.reset();
-        return;
-      }
-      this.queuePending(data.slice(written));
-    } else {
-      this.queuePending(data.slice());
-    }
-    this.out.reset();
+    this.w.flush();
   }
 
-  private queuePending(b: Uint8Array): void {
-    const wasReady = this.pendingBytes === 0;
-    this.pending.push(b);
-    this.pendingBytes += b.length;
-    if (wasReady) this.updateReady();
-    if (this.pendingBytes > MAX_PENDING && !this.readPaused) {
-      this.readPaused = true;
-      this.socket.pause();
-    }
-  }
-
-  /** The socket can take more: send what waited, then let messages flow again. */
   onDrain(): void {
-    while (this.pending.length > 0) {
-      const b = this.pending[0]!;
-      const written = this.socket.write(b);
-      if (written < 0) return;
-      this.pendingBytes -= written;
-      if (written < b.length) {
-        this.pending[0] = b.subarray(written);
-        return;
-      }
-      this.pending.shift();
-    }
-    if (this.readPaused) {
-      this.readPaused = false;
-      this.socket.resume();
-    }
-    this.updateReady();
+    this.w.onDrain();
   }
 
   // --- flow control ---
@@ -230,7 +187,7 @@ export class Client implements CommandSink {
     return (
       this.state === ClientState.Subscribed &&
       this.inFlightCount < this.readyCount &&
-      this.pendingBytes === 0 &&
+      this.w.pendingBytes === 0 &&
       !this.closed
     );
   }
@@ -291,28 +248,18 @@ export class Client implements CommandSink {
   /** Flushes what is buffered and closes; `cleanup` runs from the socket's close event. */
   close(): void {
     if (this.closed) return;
-    const out = this.out.length > 0 ? this.out.written().slice() : null;
-    this.out.reset();
-    const tail = out ? [...this.pending, out] : this.pending;
     this.closed = true;
-    this.pending = [];
-    this.pendingBytes = 0;
-    if (tail.length > 0) {
-      const all = new Uint8Array(tail.reduce((n, b) => n + b.length, 0));
-      let at = 0;
-      for (const b of tail) {
-        all.set(b, at);
-        at += b.length;
-      }
-      this.socket.end(all);
-    } else {
-      this.socket.end();
-    }
+    this.w.end();
+    this.cleanup();
+  }
+
+  onClose(): void {
     this.cleanup();
   }
 
   cleanup(): void {
     this.closed = true;
+    this.w.closed = true;
     this.parser.stop();
     if (this.flushTimer !== null) clearTimeout(this.flushTimer);
     if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);

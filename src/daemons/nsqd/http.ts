@@ -5,7 +5,6 @@
  * @module
  */
 import type { Server } from "bun";
-import { unlinkSync } from "node:fs";
 import os from "node:os";
 import { type Context, Hono } from "hono";
 import { z } from "zod/mini";
@@ -27,6 +26,7 @@ import {
   type V1Data,
   v1Error,
 } from "../../core/http.ts";
+import { serveHttp } from "../../core/http-server.ts";
 import { formatAddress, type ListenAddress } from "../../core/net.ts";
 import { LOG_LEVELS, type LogLevel } from "../../core/options.ts";
 import { ClientError } from "../../core/protocol/errors.ts";
@@ -520,33 +520,22 @@ export function maxRequestBodySize(nsqd: NSQD): number {
 }
 
 export function listenHttp(nsqd: NSQD, addr: ListenAddress, api: HttpApi = new HttpApi(nsqd)): HttpListener {
-  const common = {
-    development: false,
+  const s = serveHttp(addr, {
     maxRequestBodySize: maxRequestBodySize(nsqd),
-    fetch: (req: Request, server: Server<undefined>) => api.app.fetch(req, { server }),
-    error: (err: Error) => {
+    fetch: (req, server) => api.app.fetch(req, { server }),
+    error: (err) => {
       nsqd.log.error(`HTTP: internal error - ${err.stack ?? err}`);
       return respondV1(500, "INTERNAL_ERROR");
     },
-  };
-  let server: Server<undefined>;
-  if ("unix" in addr) {
-    try {
-      unlinkSync(addr.unix);
-    } catch {}
-    server = Bun.serve({ ...common, unix: addr.unix });
-  } else {
-    // idleTimeout: seconds without traffic before Bun closes a connection (nsqd has no request deadlines)
-    server = Bun.serve({ ...common, hostname: addr.hostname || "0.0.0.0", port: addr.port, idleTimeout: 120 });
-  }
+  });
   return {
     api,
-    server,
-    address: () => ("unix" in addr ? addr.unix : formatAddress(server.hostname ?? "", server.port ?? 0)),
-    port: () => ("unix" in addr ? -1 : (server.port ?? -1)),
+    server: s.server,
+    address: () => s.address,
+    port: () => s.port,
     stop(force = false) {
       api.closing = true;
-      server.stop(force);
+      s.stop(force);
     },
   };
 }

@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { DirLock } from "../../core/dirlock.ts";
 import { DiskQueue, type DiskQueueFs } from "../../core/diskqueue/index.ts";
 import type { Logger } from "../../core/log.ts";
-import { formatAddress, type ListenAddress, parseListenAddress } from "../../core/net.ts";
+import { parseListenAddress } from "../../core/net.ts";
 import { MSG_HEADER_LENGTH } from "../../core/protocol/message.ts";
 import { isValidChannelName, isValidTopicName } from "../../core/protocol/names.ts";
 import { type BackendQueue, DropBackend } from "./backend.ts";
@@ -14,7 +14,8 @@ import { type HttpListener, listenHttp } from "./http.ts";
 import { type Metadata, readMetadata, writeMetadata } from "./metadata.ts";
 import type { NsqdOptions } from "./options.ts";
 import { StatsdLoop } from "./statsd.ts";
-import { listenTcp, type TcpListener } from "./tcp.ts";
+import { listenNsqdTcp } from "./tcp.ts";
+import type { TcpListener } from "../../core/listener.ts";
 import { Topic } from "./topic.ts";
 
 /** nsqd's QueueScanInterval: how often in-flight timeouts and deferred messages are looked at. */
@@ -31,7 +32,6 @@ export class NSQD {
   readonly dataPath: string;
   health: string | null = null;
   private tcp: TcpListener | null = null;
-  private tcpListen: ListenAddress | null = null;
   private http: HttpListener | null = null;
   private statsd: StatsdLoop | null = null;
   private scanTimer: Timer | null = null;
@@ -63,8 +63,7 @@ export class NSQD {
     try {
       this.loadMetadata();
       this.persistMetadata();
-      this.tcpListen = parseListenAddress(this.opts.tcpAddress);
-      this.tcp = listenTcp(this, this.tcpListen);
+      this.tcp = listenNsqdTcp(this, parseListenAddress(this.opts.tcpAddress));
       if (this.opts.httpAddress !== "") this.http = listenHttp(this, parseListenAddress(this.opts.httpAddress));
     } catch (e) {
       this.tcp?.stop(true);
@@ -79,14 +78,12 @@ export class NSQD {
 
   /** `host:port` actually bound (port 0 resolved), or the unix socket path. */
   tcpAddress(): string {
-    const l = this.tcp;
-    if (l === null || this.tcpListen === null) return "";
-    return "unix" in this.tcpListen ? this.tcpListen.unix : formatAddress((l as Bun.TCPSocketListener).hostname, (l as Bun.TCPSocketListener).port);
+    return this.tcp?.address ?? "";
   }
 
   /** -1 on a unix socket, as nsqd reports it. */
   tcpPort(): number {
-    return this.tcp === null || this.tcpListen === null || "unix" in this.tcpListen ? -1 : (this.tcp as Bun.TCPSocketListener).port;
+    return this.tcp?.port ?? -1;
   }
 
   /** `host:port` of the HTTP listener (port 0 resolved), its unix socket path, or "" when disabled. */
