@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { applyOptions, defaultConfig, lookupUrl, NsqError, resolveConfig, setOption } from "../../src/core/client/index.ts";
+import { applyOptions, defaultConfig, NsqError, resolveConfig, setOption } from "../../src/core/client/index.ts";
 
 describe("client config", () => {
   test("go-nsq's defaults", () => {
@@ -67,10 +67,5 @@ describe("client config", () => {
     expect(err(() => setOption(c, "tls_root_ca_file", "/nonexistent"))).toContain("cannot read file");
     expect(err(() => resolveConfig({ heartbeatInterval: 90_000 }))).toContain("must be less than read_timeout");
     expect(err(() => resolveConfig({ maxInFlight: -1 }))).toContain("max_in_flight (-1): out of range");
-  });
-
-  test("lookupd addresses become /lookup URLs with the topic, as go-nsq builds them", () => {
-    expect(lookupUrl("127.0.0.1:4161", "t#ephemeral")).toBe("http://127.0.0.1:4161/lookup?topic=t%23ephemeral");
-    expect(lookupUrl("https://lookupd.example/custom?x=1", "t")).toBe("https://lookupd.example/custom?x=1&topic=t");
   });
 });

@@ -1,3 +1,4 @@
+import { endpointUrl, fetchLookupProducers, type Producer } from "../clusterinfo/index.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { formatAddress } from "../net.ts";
 import { writeCommand } from "../protocol/commands.ts";
@@ -28,11 +29,6 @@ export interface ConsumerStats {
   messagesFinished: number;
   messagesRequeued: number;
   connections: number;
-}
-
-interface LookupProducer {
-  broadcast_address?: string;
-  tcp_port?: number;
 }
 
 let instances = 0;
@@ -256,7 +252,7 @@ export class Consumer implements ConnDelegate {
   async connectToNsqLookupd(addr: string): Promise<void> {
     if (this.stopFlag) throw new NsqError("E_STOPPED", "consumer stopped");
     if (this.handler === null) throw new NsqError("E_INVALID_CONFIG", "no handler: call addHandler first");
-    const endpoint = lookupUrl(addr, this.topic);
+    const endpoint = endpointUrl(addr, "/lookup", { topic: this.topic });
     if (this.lookupdEndpoints.includes(endpoint)) return;
     this.lookupdEndpoints.push(endpoint);
     if (this.lookupdEndpoints.length > 1) return;
@@ -270,7 +266,7 @@ export class Consumer implements ConnDelegate {
 
   /** Stops polling `addr` (the last lookupd cannot be removed, as in go-nsq). */
   disconnectFromNsqLookupd(addr: string): void {
-    const endpoint = lookupUrl(addr, this.topic);
+    const endpoint = endpointUrl(addr, "/lookup", { topic: this.topic });
     const i = this.lookupdEndpoints.indexOf(endpoint);
     if (i === -1) throw new NsqError("E_NOT_CONNECTED", `not polling ${addr}`);
     if (this.lookupdEndpoints.length === 1) {
@@ -483,20 +479,22 @@ export class Consumer implements ConnDelegate {
   }
 
   private async queryOnce(): Promise<void> {
-    let producers: LookupProducer[] | null = null;
+    let producers: Producer[] | null = null;
     for (let attempt = 0; attempt < 3 && producers === null && !this.stopFlag; attempt++) {
       const endpoint = this.lookupdEndpoints[this.lookupdIndex++ % this.lookupdEndpoints.length]!;
       this.log.info(`${this.prefix}querying nsqlookupd ${endpoint}`);
       try {
-        producers = await this.fetchProducers(endpoint);
+        producers = await fetchLookupProducers(endpoint, { timeoutMs: this.config.lookupdPollTimeout, headers: this.lookupdHeaders() });
       } catch (e) {
-        this.log.error(`${this.prefix}error querying nsqlookupd (${endpoint}) - ${(e as Error).message}`);
+        // the message starts with `GET <endpoint>`
+        this.log.error(`${this.prefix}error querying nsqlookupd - ${(e as Error).message}`);
       }
     }
     if (producers === null || this.stopFlag) return;
     const addrs = producers
+      // the lookupd's JSON is not validated: skip entries an old or odd lookupd sent incomplete
       .filter((p) => typeof p.broadcast_address === "string" && typeof p.tcp_port === "number")
-      .map((p) => formatAddress(p.broadcast_address!, p.tcp_port!));
+      .map((p) => formatAddress(p.broadcast_address, p.tcp_port));
     await Promise.all(
       addrs.map((a) =>
         this.connectToNsqd(a).catch((e: Error) => this.log.error(`${this.prefix}(${a}) error connecting to nsqd - ${e.message}`)),
@@ -516,14 +514,9 @@ export class Consumer implements ConnDelegate {
     }
   }
 
-  private async fetchProducers(endpoint: string): Promise<LookupProducer[]> {
-    const headers: Record<string, string> = { Accept: "application/vnd.nsq; version=1.0" };
-    if (this.config.authSecret !== "" && this.config.lookupdAuthorization) headers.Authorization = `Bearer ${this.config.authSecret}`;
-    const res = await fetch(endpoint, { headers, signal: AbortSignal.timeout(this.config.lookupdPollTimeout) });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`got response ${res.status} ${text.trim()}`);
-    const body = JSON.parse(text) as { producers?: LookupProducer[]; data?: { producers?: LookupProducer[] } };
-    return body.producers ?? body.data?.producers ?? [];
+  private lookupdHeaders(): Record<string, string> | undefined {
+    if (this.config.authSecret === "" || !this.config.lookupdAuthorization) return undefined;
+    return { Authorization: `Bearer ${this.config.authSecret}` };
   }
 
   // --- RDY and backoff (go-nsq consumer.go) ---
@@ -677,15 +670,4 @@ export class Consumer implements ConnDelegate {
   private debug(msg: string): void {
     if (this.log.enabled("debug")) this.log.debug(`${this.prefix}${msg}`);
   }
-}
-
-/**
- * go-nsq's buildLookupAddr: `host:port` or a URL; path `/lookup` unless one is given; `topic` added to the query.
- * @example lookupUrl("127.0.0.1:4161", "events") // "http://127.0.0.1:4161/lookup?topic=events"
- */
-export function lookupUrl(addr: string, topic: string): string {
-  const u = new URL(addr.includes("://") ? addr : `http://${addr}`);
-  if (u.pathname === "/" || u.pathname === "") u.pathname = "/lookup";
-  u.searchParams.append("topic", topic);
-  return u.toString();
 }

@@ -16,7 +16,7 @@
  */
 export { type BackoffStrategy, type ClientConfig, type TlsSettings, applyOptions, defaultConfig, resolveConfig, setOption } from "./config.ts";
 export { type AuthResponse, Conn, type ConnDelegate, type IdentifyResponse } from "./conn.ts";
-export { type ConsumerOptions, type ConsumerStats, Consumer, type Handler, lookupUrl } from "./consumer.ts";
+export { type ConsumerOptions, type ConsumerStats, Consumer, type Handler } from "./consumer.ts";
 export { type ClientErrorCode, NsqError } from "./errors.ts";
 export { Message } from "./message.ts";
 export { Producer, type ProducerOptions } from "./producer.ts";

@@ -4,74 +4,19 @@
  * Without clients nothing per client is touched, so nsqadmin and nsq_stat polling stays cheap.
  * @module
  */
+import type { ChannelStats, ClientStats, MemStats, PubCount, TopicStats as RemoteTopicStats } from "../../core/clusterinfo/index.ts";
 import { formatDuration } from "../../core/duration.ts";
-import { aggregate, EMPTY_RESULT, type QuantileResult, resultString } from "../../core/quantile.ts";
+import { aggregate, EMPTY_RESULT, resultString } from "../../core/quantile.ts";
 import { versionString } from "../../core/version.ts";
 import type { Channel } from "./channel.ts";
 import type { Client } from "./client.ts";
 import type { NSQD } from "./nsqd.ts";
 import type { Topic } from "./topic.ts";
 
-export interface PubCount {
-  topic: string;
-  count: number;
-}
+export type { ChannelStats, ClientStats, MemStats, PubCount };
 
-/** ClientV2Stats; `?` fields are Go `omitempty` and left out when zero. */
-export interface ClientStats {
-  client_id: string;
-  hostname: string;
-  version: "V2";
-  remote_address: string;
-  state: number;
-  ready_count: number;
-  in_flight_count: number;
-  message_count: number;
-  finish_count: number;
-  requeue_count: number;
-  connect_ts: number;
-  sample_rate: number;
-  deflate: boolean;
-  snappy: boolean;
-  user_agent: string;
-  authed?: boolean;
-  auth_identity?: string;
-  auth_identity_url?: string;
-  topology_zone: string;
-  topology_region: string;
-  pub_counts?: PubCount[];
-  tls: boolean;
-  tls_cipher_suite: string;
-  tls_version: string;
-  tls_negotiated_protocol: string;
-  tls_negotiated_protocol_is_mutual: boolean;
-}
-
-export interface ChannelStats {
-  channel_name: string;
-  depth: number;
-  backend_depth: number;
-  in_flight_count: number;
-  deferred_count: number;
-  message_count: number;
-  requeue_count: number;
-  timeout_count: number;
-  client_count: number;
-  clients: ClientStats[] | null;
-  paused: boolean;
-  e2e_processing_latency: QuantileResult;
-}
-
-export interface TopicStats {
-  topic_name: string;
-  channels: ChannelStats[];
-  depth: number;
-  backend_depth: number;
-  message_count: number;
-  message_bytes: number;
-  paused: boolean;
-  e2e_processing_latency: QuantileResult;
-}
+/** What nsqd emits: its topics always carry a channel list. */
+export type TopicStats = RemoteTopicStats & { channels: ChannelStats[] };
 
 export interface Stats {
   /** null for an unknown `topic` filter (Go's nil slice). */
@@ -224,20 +169,8 @@ function goHostPort(addr: string): string {
   return host.includes(":") && !host.startsWith("[") ? `[${host}]${addr.slice(i)}` : addr;
 }
 
-/** The `memory` section. The Go runtime's GC figures have no JSC counterpart and stay 0. */
-export interface MemStats {
-  heap_objects: number;
-  heap_idle_bytes: number;
-  heap_in_use_bytes: number;
-  heap_released_bytes: number;
-  gc_pause_usec_100: number;
-  gc_pause_usec_99: number;
-  gc_pause_usec_95: number;
-  next_gc_bytes: number;
-  gc_total_runs: number;
-}
-
 /**
+ * The `memory` section. The Go runtime's GC figures have no JSC counterpart and stay 0.
  * Cheap figures only: JSC's object count (bun:jsc heapStats) walks the heap, tens of ms on a busy
  * broker, too slow for an endpoint that monitors poll.
  */

@@ -3,8 +3,9 @@
  * aggregate: rates, depths and counters, in nsq_stat's exact columns, with the header every 25 lines.
  * @module
  */
-import { formatAddress } from "../../core/net.ts";
+import { endpointUrl, type GetOptions, getLookupdTopicProducers, getV1, type StatsResponse } from "../../core/clusterinfo/index.ts";
 import type { Logger } from "../../core/log.ts";
+import { formatAddress } from "../../core/net.ts";
 import type { StatOptions } from "./options.ts";
 
 export interface StatIo {
@@ -28,22 +29,6 @@ export interface ChannelTotals {
   timeoutCount: number;
   messageCount: number;
   clientCount: number;
-}
-
-interface StatsChannel {
-  channel_name: string;
-  depth?: number;
-  backend_depth?: number;
-  in_flight_count?: number;
-  deferred_count?: number;
-  requeue_count?: number;
-  timeout_count?: number;
-  message_count?: number;
-  client_count?: number;
-}
-
-interface StatsResponse {
-  topics?: { topic_name: string; channels?: StatsChannel[] | null }[] | null;
 }
 
 const pad = (v: string | number, width: number) => String(v).padStart(width);
@@ -86,17 +71,14 @@ export class StatError extends Error {
  * await stat(opts, { write: (s) => process.stdout.write(s), log: createLogger() });
  */
 export async function stat(opts: StatOptions, io: StatIo): Promise<void> {
-  const get = (url: string) => getV1(io.fetch ?? fetch, url, opts.httpClientRequestTimeout);
+  const http: GetOptions = { timeoutMs: opts.httpClientRequestTimeout, fetch: io.fetch };
   let prev: ChannelTotals | null = null;
   for (let i = 0; opts.count === 0 || opts.count >= i; i++) {
     if (io.signal?.aborted) return;
     let responses: StatsResponse[];
     try {
-      const endpoints =
-        opts.lookupdHttpAddress.length > 0
-          ? (await lookupdProducers(get, opts.topic, opts.lookupdHttpAddress)).map((a) => statsUrl(a, opts))
-          : opts.nsqdHttpAddress.map((a) => statsUrl(a, opts));
-      responses = await Promise.all(endpoints.map((u) => get(u) as Promise<StatsResponse>));
+      const nsqds = opts.lookupdHttpAddress.length > 0 ? await topicProducers(opts, http) : opts.nsqdHttpAddress;
+      responses = await Promise.all(nsqds.map((a) => getV1<StatsResponse>(statsUrl(a, opts), http)));
     } catch (e) {
       if (e instanceof StatError) throw e;
       throw new StatError(`failed to get nsqd stats - ${(e as Error).message}`);
@@ -113,29 +95,15 @@ export async function stat(opts: StatOptions, io: StatIo): Promise<void> {
 }
 
 function statsUrl(addr: string, o: StatOptions): string {
-  const q = new URLSearchParams({ format: "json", topic: o.topic, channel: o.channel, include_clients: "false" });
-  return `http://${addr}/stats?${q}`;
+  return endpointUrl(addr, "/stats", { format: "json", topic: o.topic, channel: o.channel, include_clients: "false" });
 }
 
-/** The union of the topic's producers over all lookupds, as `broadcast_address:http_port`. */
-async function lookupdProducers(get: (url: string) => Promise<unknown>, topic: string, lookupds: string[]): Promise<string[]> {
-  const errors: string[] = [];
-  const addrs = new Set<string>();
-  await Promise.all(
-    lookupds.map(async (l) => {
-      try {
-        const r = (await get(`http://${l}/lookup?topic=${encodeURIComponent(topic)}`)) as {
-          producers?: { broadcast_address: string; http_port: number }[];
-        };
-        for (const p of r.producers ?? []) addrs.add(formatAddress(p.broadcast_address, p.http_port));
-      } catch (e) {
-        errors.push((e as Error).message);
-      }
-    }),
-  );
-  // clusterinfo returns a partial error when some lookupds failed; nsq_stat treats any error as fatal.
-  if (errors.length > 0) throw new StatError(`failed to get topic producers - ${errors.join("\n")}`);
-  return [...addrs];
+/** The topic's nsqd over all lookupds, as `broadcast_address:http_port`. */
+async function topicProducers(o: StatOptions, http: GetOptions): Promise<string[]> {
+  const r = await getLookupdTopicProducers(o.topic, o.lookupdHttpAddress, http).catch((e: Error) => ({ value: [], errors: [e] }));
+  // nsq_stat treats clusterinfo's partial error as fatal too
+  if (r.errors.length > 0) throw new StatError(`failed to get topic producers - ${r.errors.map((e) => e.message).join("\n")}`);
+  return r.value.map((p) => formatAddress(p.broadcast_address, p.http_port));
 }
 
 function aggregate(responses: StatsResponse[], topic: string, channel: string): ChannelTotals | null {
@@ -156,6 +124,7 @@ function aggregate(responses: StatsResponse[], topic: string, channel: string): 
           messageCount: 0,
           clientCount: 0,
         };
+        // Go decodes a field a remote leaves out as 0
         const depth = ch.depth ?? 0;
         const backend = ch.backend_depth ?? 0;
         total.depth += depth;
@@ -171,31 +140,6 @@ function aggregate(responses: StatsResponse[], topic: string, channel: string): 
     }
   }
   return total;
-}
-
-/**
- * GET an NSQ V1 endpoint: nsqd/lookupd 1.x answer with the bare JSON (marked `X-NSQ-Content-Type`);
- * older ones wrap it in `{"status_code","status_txt","data"}`.
- */
-async function getV1(f: typeof fetch, url: string, timeoutMs: number): Promise<unknown> {
-  let res: Response;
-  try {
-    res = await f(url, { headers: { Accept: "application/vnd.nsq; version=1.0" }, signal: AbortSignal.timeout(timeoutMs) });
-  } catch (e) {
-    throw new Error(`GET ${url} - ${(e as Error).message}`);
-  }
-  const text = await res.text();
-  if (res.status !== 200) throw new Error(`GET ${url} got response ${res.status} ${text.trim()}`);
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new Error(`GET ${url} - invalid JSON`);
-  }
-  if (res.headers.get("x-nsq-content-type") === null && body !== null && typeof body === "object" && "status_code" in body && "data" in body) {
-    return (body as { data: unknown }).data;
-  }
-  return body;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
