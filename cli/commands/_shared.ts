@@ -24,6 +24,47 @@ export function startupDone(): void {
   Bun.unsafe.setJITPolicy(1);
 }
 
+/** What {@link runDaemon} drives: NSQ's daemon lifecycle. */
+export interface Daemon {
+  main(): Promise<void>;
+  exit(): Promise<void>;
+}
+
+/**
+ * Runs a daemon as NSQ's apps/<daemon>/main.go does under svc.Run: a start-up failure is one FATAL line and
+ * exit 1; the first SIGINT/SIGTERM exits cleanly (0, or 1 if exit fails), a second one at once (1).
+ * @example await runDaemon(log, () => new NSQD(opts, log));
+ */
+export async function runDaemon(log: Logger, create: () => Daemon): Promise<void> {
+  let daemon: Daemon | undefined;
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn(`received ${signal} again, exiting without a clean shutdown`);
+      process.exit(1);
+    }
+    stopping = true;
+    try {
+      await daemon?.exit();
+    } catch (e) {
+      log.fatal(`exit failed - ${errorText(e)}`);
+      process.exit(1);
+    }
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+
+  try {
+    daemon = create();
+    await daemon.main();
+    startupDone();
+  } catch (e) {
+    log.fatal(errorText(e));
+    process.exit(1);
+  }
+}
+
 /** For subcommands whose engine is not built yet: say so and fail, after their flags were checked. */
 export function notImplemented(command: string): never {
   writeSync(2, `nsq ${command}: not implemented yet\n`);
@@ -47,6 +88,10 @@ export function onSignals(log: Logger, signals: NodeJS.Signals[] = ["SIGINT", "S
 
 /** For tools: log a fatal error on one line (no stack) and exit 1, as NSQ's log.Fatal does. */
 export function fail(log: Logger, e: unknown): never {
-  log.fatal(e instanceof Error ? e.message : String(e));
+  log.fatal(errorText(e));
   process.exit(1);
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }

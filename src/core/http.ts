@@ -5,6 +5,7 @@
  * paths and methods it has no handler for (redirect, OPTIONS, 405 with `Allow`, 404).
  * @module
  */
+import { isValidChannelName, isValidTopicName } from "./protocol/names.ts";
 
 /** go-nsq reads a body as unwrapped (NSQ ≥ 1.0) only when this header is present. */
 export const NSQ_CONTENT_TYPE = { "X-NSQ-Content-Type": "nsq; version=1.0" } as const;
@@ -131,6 +132,30 @@ function unescape(s: string): string | null {
 /** `url.Values.Get` with the "key present?" distinction NSQ's handlers make. */
 export function queryGet(q: Query, key: string): string | undefined {
   return q.get(key)?.[0];
+}
+
+/**
+ * http_api.NewReqParams: the request's query parameters; an unparsable query string is 400 INVALID_REQUEST.
+ * @throws ApiError
+ */
+export function reqParams(req: Request): Query {
+  const q = parseQuery(rawQuery(req.url));
+  if (q === null) throw new ApiError(400, "INVALID_REQUEST");
+  return q;
+}
+
+/**
+ * http_api.GetTopicChannelArgs: `topic` and `channel`, both present and valid names, checked in NSQ's order.
+ * @throws ApiError 400 MISSING_ARG_TOPIC, INVALID_ARG_TOPIC, MISSING_ARG_CHANNEL or INVALID_ARG_CHANNEL
+ */
+export function topicChannelArgs(q: Query): { topic: string; channel: string } {
+  const topic = queryGet(q, "topic");
+  if (topic === undefined) throw new ApiError(400, "MISSING_ARG_TOPIC");
+  if (!isValidTopicName(topic)) throw new ApiError(400, "INVALID_ARG_TOPIC");
+  const channel = queryGet(q, "channel");
+  if (channel === undefined) throw new ApiError(400, "MISSING_ARG_CHANNEL");
+  if (!isValidChannelName(channel)) throw new ApiError(400, "INVALID_ARG_CHANNEL");
+  return { topic, channel };
 }
 
 /** The raw query string of a request URL (without `?`). */

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NSQ_VERSION, VERSION } from "../../src/core/version.ts";
-import { PROGRAMS, spawnNsqd } from "../helpers/spawn.ts";
+import { connectV1, PEER, V1 } from "../helpers/lookupd.ts";
+import { PROGRAMS, spawnLookupd, spawnNsqd } from "../helpers/spawn.ts";
 
 const CLI = join(import.meta.dir, "../../cli/nsq.ts");
 const dir = mkdtempSync(join(tmpdir(), "nsq-cli-"));
@@ -108,12 +109,9 @@ describe.concurrent("nsq", () => {
     expect(r).toEqual({ stdout: "", stderr: "to_nsq: --topic required\n", code: 1 });
   });
 
-  test.each([
-    ["lookupd", []],
-    ["admin", ["--lookupd-http-address=127.0.0.1:4161"]],
-  ])("%s is not built yet: says so and exits 1", async (command, args) => {
-    const r = await nsq([command, ...args]);
-    expect(r).toEqual({ stdout: "", stderr: `nsq ${command}: not implemented yet\n`, code: 1 });
+  test("admin is not built yet: says so and exits 1", async () => {
+    const r = await nsq(["admin", "--lookupd-http-address=127.0.0.1:4161"]);
+    expect(r).toEqual({ stdout: "", stderr: "nsq admin: not implemented yet\n", code: 1 });
   });
 });
 
@@ -133,6 +131,44 @@ describe("nsq nsqd process", () => {
       const r = await nsq(["nsqd", "--tcp-address=127.0.0.1:0", "--http-address=", `--data-path=${data}`]);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/^\[nsqd\] [\d/: .]+ FATAL: --data-path=\S+ in use \(possibly by another instance of nsqd\)\n$/);
+    } finally {
+      first.proc.kill("SIGTERM");
+      await first.proc.exited;
+    }
+  });
+});
+
+describe("nsq lookupd process", () => {
+  test("serves nsqd registrations and lookups; SIGTERM closes everything and exits 0", async () => {
+    const p = await spawnLookupd(["--broadcast-address=lookupd.test"]);
+    try {
+      const w = await connectV1(p.port);
+      w.send(V1.identify(PEER));
+      expect(JSON.parse(await w.response())).toMatchObject({ broadcast_address: "lookupd.test", tcp_port: p.port, http_port: p.httpPort });
+      w.send(V1.register("t", "c"));
+      expect(await w.response()).toBe("OK");
+      const lookup = await (await fetch(`http://127.0.0.1:${p.httpPort}/lookup?topic=t`)).json();
+      expect(lookup).toMatchObject({ channels: ["c"], producers: [{ broadcast_address: "ip.address", tcp_port: 5000 }] });
+      p.proc.kill("SIGTERM");
+      expect(await p.proc.exited).toBe(0);
+      await w.closed();
+    } finally {
+      p.proc.kill("SIGKILL");
+    }
+    const lines = p.stderr().split("\n");
+    const prefix = String.raw`^\[nsqlookupd\] \d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{6} INFO: `;
+    expect(lines[0]).toMatch(new RegExp(`${prefix}nsqlookupd v${NSQ_VERSION} \\(nsq ${VERSION}, bun ${Bun.version}\\)$`));
+    expect(lines[1]).toMatch(new RegExp(`${prefix}TCP: listening on 127\\.0\\.0\\.1:${p.port}$`));
+    expect(lines[2]).toMatch(new RegExp(`${prefix}HTTP: listening on 127\\.0\\.0\\.1:${p.httpPort}$`));
+    expect(p.stderr()).toMatch(/INFO: DB: client\(127\.0\.0\.1:\d+\) UNREGISTER category:topic key:t subkey:\n/);
+  });
+
+  test("a port in use is one FATAL line and exit 1", async () => {
+    const first = await spawnLookupd([]);
+    try {
+      const r = await nsq(["lookupd", `--tcp-address=127.0.0.1:${first.port}`, "--http-address=127.0.0.1:0"]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`FATAL: listen \\(127\\.0\\.0\\.1:${first.port}\\) failed - .+\n$`));
     } finally {
       first.proc.kill("SIGTERM");
       await first.proc.exited;

@@ -10,10 +10,10 @@ export function captureLog(): { lines: string[]; logger: Logger; has: (re: RegEx
   };
 }
 
-/** Polls `cond` until true; fails with `what` after `timeoutMs`. */
-export async function until(cond: () => boolean, what = "condition", timeoutMs = 5000): Promise<void> {
+/** Polls `cond` (which may be async) until true; fails with `what` after `timeoutMs`. */
+export async function until(cond: () => boolean | Promise<boolean>, what = "condition", timeoutMs = 5000): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await Bun.sleep(5);
   }

@@ -53,22 +53,32 @@ export interface Frame {
   text: string;
 }
 
-/** A raw V2 connection for wire-level tests: send bytes, await frames in order. */
+/**
+ * A raw connection for wire-level tests: send bytes, await frames in order. V2 by default; with
+ * `{ v1: true }` it reads lookupd's V1 responses (`[size][data]`, every one a type 0 frame here).
+ */
 export class Wire {
   private frames: Frame[] = [];
   private waiters: ((f: Frame | null) => void)[] = [];
-  private decoder = new FrameDecoder((type, data) => {
-    const f = { type, data: data.slice(), text: new TextDecoder().decode(data) };
-    const w = this.waiters.shift();
-    if (w) w(f);
-    else this.frames.push(f);
-  });
+  private readonly decoder: FrameDecoder;
   isClosed = false;
   private closeWaiters: (() => void)[] = [];
   private socket!: Socket<undefined>;
 
-  static async connect(port: number, magic: Uint8Array | null = MAGIC_V2): Promise<Wire> {
-    const w = new Wire();
+  private constructor(typed: boolean) {
+    this.decoder = new FrameDecoder(
+      (type, data) => {
+        const f = { type, data: data.slice(), text: new TextDecoder().decode(data) };
+        const w = this.waiters.shift();
+        if (w) w(f);
+        else this.frames.push(f);
+      },
+      { typed },
+    );
+  }
+
+  static async connect(port: number, magic: Uint8Array | null = MAGIC_V2, o: { v1?: boolean } = {}): Promise<Wire> {
+    const w = new Wire(!o.v1);
     w.socket = await Bun.connect({
       hostname: "127.0.0.1",
       port,

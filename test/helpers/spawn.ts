@@ -15,37 +15,47 @@ export const CLI = [process.execPath, join(import.meta.dir, "../../cli/nsq.ts")]
 
 export interface Spawned {
   proc: Subprocess<"ignore", "ignore", "pipe">;
+  /** The TCP port. */
   port: number;
+  /** The HTTP port; 0 when the daemon was started without an HTTP listener. */
+  httpPort: number;
   stderr: () => string;
 }
 
 /**
- * `nsq nsqd` as a user runs it, on 127.0.0.1:0; the port comes from its "TCP: listening on" line, raced
- * against the process exiting so a failed start fails fast.
+ * `nsq <command>` as a user runs it; the ports come from its "TCP: listening on" (and "HTTP: listening on")
+ * lines, raced against the process exiting so a failed start fails fast.
  */
-export async function spawnNsqd(args: string[], timeoutMs = 10_000): Promise<Spawned> {
-  const proc = Bun.spawn([...CLI, "nsqd", "--tcp-address=127.0.0.1:0", "--http-address=", ...args], {
-    stdin: "ignore",
-    stdout: "ignore",
-    stderr: "pipe",
-  });
+async function spawnDaemon(command: string, args: string[], listeners: ("TCP" | "HTTP")[], timeoutMs: number): Promise<Spawned> {
+  const proc = Bun.spawn([...CLI, command, ...args], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
   let text = "";
   const reader = proc.stderr.getReader();
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`nsqd did not start:\n${text}`)), timeoutMs);
-    proc.exited.then((code) => reject(new Error(`nsqd exited ${code}:\n${text}`)));
+  const ports = await new Promise<number[]>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${command} did not start:\n${text}`)), timeoutMs);
+    proc.exited.then((code) => reject(new Error(`${command} exited ${code}:\n${text}`)));
     (async () => {
       for (;;) {
         const { value, done } = await reader.read();
         if (done) return;
         text += new TextDecoder().decode(value);
-        const m = /TCP: listening on [^\s]*:(\d+)/.exec(text);
-        if (m) {
+        const found = listeners.map((l) => new RegExp(`${l}: listening on [^\\s]*:(\\d+)`).exec(text));
+        if (found.every((m) => m !== null)) {
           clearTimeout(timer);
-          resolve(Number(m[1]));
+          resolve(found.map((m) => Number(m![1])));
         }
       }
     })();
   });
-  return { proc, port, stderr: () => text };
+  return { proc, port: ports[0]!, httpPort: ports[1] ?? 0, stderr: () => text };
+}
+
+/** `nsq nsqd` on 127.0.0.1:0, without HTTP. */
+export function spawnNsqd(args: string[], timeoutMs = 10_000): Promise<Spawned> {
+  return spawnDaemon("nsqd", ["--tcp-address=127.0.0.1:0", "--http-address=", ...args], ["TCP"], timeoutMs);
+}
+
+/** `nsq lookupd` with TCP and HTTP on 127.0.0.1:0. */
+export function spawnLookupd(args: string[], timeoutMs = 10_000): Promise<Spawned> {
+  const addrs = ["--tcp-address=127.0.0.1:0", "--http-address=127.0.0.1:0"];
+  return spawnDaemon("lookupd", [...addrs, ...args], ["TCP", "HTTP"], timeoutMs);
 }

@@ -7,3 +7,4 @@ export * from "./message.ts";
 export * from "./mpub.ts";
 export * from "./names.ts";
 export * from "./commands.ts";
+export * from "./go-json.ts";
