@@ -129,6 +129,8 @@ describe("IDENTIFY", () => {
   const invalid: [Record<string, unknown>, string][] = [
     [{ heartbeat_interval: 999 }, "E_BAD_BODY IDENTIFY heartbeat interval (999) is invalid"],
     [{ heartbeat_interval: 60001 }, "E_BAD_BODY IDENTIFY heartbeat interval (60001) is invalid"],
+    // an int in Go, so beyond int32 it decodes and fails the range check
+    [{ heartbeat_interval: 3000000000 }, "E_BAD_BODY IDENTIFY heartbeat interval (3000000000) is invalid"],
     [{ output_buffer_size: 63 }, "E_BAD_BODY IDENTIFY output buffer size (63) is invalid"],
     [{ output_buffer_size: 65537 }, "E_BAD_BODY IDENTIFY output buffer size (65537) is invalid"],
     [{ output_buffer_timeout: 24 }, "E_BAD_BODY IDENTIFY output buffer timeout (24) is invalid"],
@@ -153,6 +155,9 @@ describe("IDENTIFY", () => {
     const cases: [Uint8Array, string][] = [
       [encodeCommand("IDENTIFY", [], ascii("{nope")), "E_BAD_BODY IDENTIFY failed to decode JSON body"],
       [encodeCommand("IDENTIFY", [], ascii("[1]")), "E_BAD_BODY IDENTIFY failed to decode JSON body"],
+      // Go's decoder takes only integer literals for an int field
+      [encodeCommand("IDENTIFY", [], ascii('{"msg_timeout":1000.0}')), "E_BAD_BODY IDENTIFY failed to decode JSON body"],
+      [encodeCommand("IDENTIFY", [], ascii('{"msg_timeout":1e4}')), "E_BAD_BODY IDENTIFY failed to decode JSON body"],
       [sizeFrame("IDENTIFY\n", 101), "E_BAD_BODY IDENTIFY body too big 101 > 100"],
       [sizeFrame("IDENTIFY\n", 0), "E_BAD_BODY IDENTIFY invalid body size 0"],
       [sizeFrame("IDENTIFY\n", -5), "E_BAD_BODY IDENTIFY invalid body size -5"],

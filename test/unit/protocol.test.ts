@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import {
   ascii, ByteWriter, Command, CommandParser, decodeMessage, encodeFrame, encodeMessage, encodeMpubBody,
   encodeV1Response, FatalClientError, FrameDecoder, FrameTooLargeError, FrameType, GuidFactory, isValidName,
-  MAX_LINE, NO_BODY, parseBase10, parseMpubBody, writeFrame, writeMessageFrame, type CommandSink,
+  MAX_LINE, NO_BODY, parseBase10, parseMpubBody, splitTextMpubBody, writeFrame, writeMessageFrame, type CommandSink,
 } from "../../src/core/protocol/index.ts";
 import { chunkings, concat, text } from "../helpers/chunks.ts";
 
@@ -188,6 +188,52 @@ describe("MPUB body", () => {
     expect(err(body, 1)).toBe("E_BAD_MESSAGE MPUB message too big 2 > 1");
     expect(err(body.subarray(0, body.length - 1))).toBe("E_BAD_MESSAGE MPUB failed to read message body");
     expect(err(concat(body, ascii("x")))).toBe("E_BAD_BODY MPUB invalid body size 16");
+  });
+});
+
+describe("text MPUB body (HTTP /mpub)", () => {
+  const split = (body: string, maxMsg = 3, maxBody = 10) => {
+    const r = splitTextMpubBody(ascii(body), maxMsg, maxBody);
+    return typeof r === "string" ? r : r.map(text);
+  };
+
+  test("one message per line; empty lines, a last newline and a last line without one as nsqd reads them", () => {
+    expect(split("")).toEqual([]);
+    expect(split("\n\n\n")).toEqual([]);
+    expect(split("a")).toEqual(["a"]);
+    expect(split("a\n")).toEqual(["a"]);
+    expect(split("a\n\nbb\n\nccc")).toEqual(["a", "bb", "ccc"]);
+    // only \n splits: a \r stays in the message, other bytes are taken as they are
+    expect(split("a\r\n\u0000\u00ff")).toEqual(["a\r", "\u0000\u00ff"]);
+  });
+
+  test("messages are views into the body, not copies", () => {
+    const body = ascii("ab\ncd");
+    const r = splitTextMpubBody(body, 10, 10) as Uint8Array[];
+    expect(r[1]!.buffer).toBe(body.buffer);
+    expect(r[1]!.byteOffset).toBe(3);
+  });
+
+  test("MSG_TOO_BIG: a line longer than maxMsgSize, its newline not counted", () => {
+    expect(split("abc\n")).toEqual(["abc"]);
+    expect(split("abcd")).toBe("MSG_TOO_BIG");
+    expect(split("a\nabcd\nb")).toBe("MSG_TOO_BIG");
+  });
+
+  test("BODY_TOO_BIG: the line that reaches maxBodySize + 1 bytes read (LimitReader's fake EOF)", () => {
+    // 10 bytes are allowed, newlines included
+    expect(split("a\nb\nc\nd\nef")).toEqual(["a", "b", "c", "d", "ef"]);
+    expect(split("a\nb\nc\nd\nef\n")).toBe("BODY_TOO_BIG");
+    expect(split("a\nb\nc\nd\nefg")).toBe("BODY_TOO_BIG");
+    expect(split("\n".repeat(11))).toBe("BODY_TOO_BIG");
+    // a longer body reads as its first maxBodySize + 1 bytes
+    expect(split("a\nb\nc\nd\nefghij")).toBe("BODY_TOO_BIG");
+    expect(split("\n".repeat(10) + "xxxxxx")).toBe("BODY_TOO_BIG");
+  });
+
+  test("BODY_TOO_BIG is checked before MSG_TOO_BIG on the same line; an earlier long line wins", () => {
+    expect(split("abcdefghijk", 3, 10)).toBe("BODY_TOO_BIG");
+    expect(split("abcd\nefghijk", 3, 10)).toBe("MSG_TOO_BIG");
   });
 });
 

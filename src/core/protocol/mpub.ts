@@ -36,6 +36,38 @@ export function parseMpubBody(body: Uint8Array, maxMsgSize: number, maxBodySize:
   return out;
 }
 
+/**
+ * HTTP /mpub's text body (the default, `binary=false`): one message per `\n`-terminated line, empty lines
+ * skipped. nsqd reads the lines through `io.LimitReader(body, maxBodySize+1)`, so reading `maxBodySize + 1`
+ * bytes is BODY_TOO_BIG, unless a line over `maxMsgSize` (MSG_TOO_BIG) comes before the line that reaches
+ * it. Returns the messages (views into `body`) or the 413 code nsqd answers; nothing is returned partly.
+ * @example splitTextMpubBody(ascii("a\n\nb"), 10, 100) // [ascii("a"), ascii("b")]
+ */
+export function splitTextMpubBody(
+  body: Uint8Array,
+  maxMsgSize: number,
+  maxBodySize: number,
+): Uint8Array[] | "BODY_TOO_BIG" | "MSG_TOO_BIG" {
+  const readMax = maxBodySize + 1;
+  const data = body.length > readMax ? body.subarray(0, readMax) : body;
+  const out: Uint8Array[] = [];
+  let start = 0;
+  while (start < data.length) {
+    const nl = data.indexOf(10, start);
+    const end = nl < 0 ? data.length : nl;
+    const next = nl < 0 ? data.length : nl + 1;
+    // bytes read so far, the newline included
+    if (next === readMax) return "BODY_TOO_BIG";
+    const len = end - start;
+    if (len > 0) {
+      if (len > maxMsgSize) return "MSG_TOO_BIG";
+      out.push(data.subarray(start, end));
+    }
+    start = next;
+  }
+  return out;
+}
+
 export function encodeMpubBody(messages: Uint8Array[]): Uint8Array {
   let size = 4;
   for (const m of messages) size += 4 + m.length;

@@ -8,42 +8,37 @@ import type { Server } from "bun";
 import os from "node:os";
 import { type Context, Hono } from "hono";
 import { z } from "zod/mini";
-import { formatDuration } from "../../core/duration.ts";
 import {
   ApiError,
   boolParam,
   contentLength,
   Json,
-  plainText,
-  parseQuery,
   type Query,
   queryGet,
   RawJson,
   rawQuery,
   readBody,
+  reqParams,
   respondV1,
-  RouteTable,
+  topicChannelArgs,
   type V1Data,
-  v1Error,
 } from "../../core/http.ts";
+import { type ApiEnv, type ApiRoute, mountRoutes } from "../../core/http-router.ts";
 import { serveHttp } from "../../core/http-server.ts";
-import { formatAddress, type ListenAddress } from "../../core/net.ts";
+import type { ListenAddress } from "../../core/net.ts";
 import { LOG_LEVELS, type LogLevel } from "../../core/options.ts";
 import { ClientError } from "../../core/protocol/errors.ts";
-import { parseMpubBody } from "../../core/protocol/mpub.ts";
-import { isValidChannelName, isValidTopicName } from "../../core/protocol/names.ts";
+import { parseMpubBody, splitTextMpubBody } from "../../core/protocol/mpub.ts";
+import { isValidTopicName } from "../../core/protocol/names.ts";
 import { NSQ_VERSION } from "../../core/version.ts";
 import type { Message } from "./message.ts";
 import { renderMetrics, METRICS_CONTENT_TYPE } from "./metrics.ts";
 import type { NSQD } from "./nsqd.ts";
 import { nsqdSpec, TLS_VERSIONS, TLSRequired } from "./options.ts";
+import { publish } from "./publish.ts";
 import { getStats, memStats, statsJson, statsText } from "./stats.ts";
 import { statsdPrefix } from "./statsd.ts";
 import type { Topic } from "./topic.ts";
-
-type Env = { Bindings: { server?: Server<undefined> } };
-/** A handler's answer: V1 data, or a complete Response for the routes that are not NSQ's. */
-type Handler = (c: Context<Env>) => V1Data | Response | Promise<V1Data | Response>;
 
 /** Go's lg.LogLevel values, as `/config/log_level` reports them. */
 const LOG_LEVEL_NUMBER: Record<LogLevel, number> = { debug: 1, info: 2, warn: 3, error: 4, fatal: 5 };
@@ -51,7 +46,6 @@ const LOG_LEVEL_NUMBER: Record<LogLevel, number> = { debug: 1, info: 2, warn: 3,
 const TLS_REQUIRED_NUMBER: Record<TLSRequired, number> = { false: 0, "tcp-https": 1, true: 2 };
 
 const topicName = z.string().check(z.refine(isValidTopicName));
-const channelName = z.string().check(z.refine(isValidChannelName));
 /** strconv.ParseInt(s, 10, 64): optional sign, decimal digits only. */
 const deferMs = z.pipe(z.string().check(z.regex(/^[+-]?[0-9]+$/)), z.transform(Number));
 const lookupdAddresses = z.nullable(z.array(z.string()));
@@ -64,29 +58,19 @@ export interface HttpApiOptions {
   httpsPort?: () => number;
 }
 
-/** A route as nsqd registers it: `plain` answers like NSQ's PlainText decorator, `log` adds the request log. */
-interface Route {
-  method: string;
-  path: string;
-  kind: "v1" | "plain";
-  log: boolean;
-  handler: Handler;
-}
-
 /**
  * The nsqd HTTP API. `app` is a plain Hono app (`app.request()` in tests, `app.fetch` under Bun.serve);
  * `closing` makes every request answer 503 EXITING while nsqd shuts down.
  */
 export class HttpApi {
-  readonly app = new Hono<Env>();
+  readonly app = new Hono<ApiEnv>();
   closing = false;
-  private readonly table: RouteTable;
 
   constructor(
     private readonly nsqd: NSQD,
     private readonly o: HttpApiOptions = {},
   ) {
-    const routes: Route[] = [
+    const routes: ApiRoute[] = [
       { method: "GET", path: "/ping", kind: "plain", log: true, handler: () => this.ping() },
       { method: "GET", path: "/info", kind: "v1", log: true, handler: () => this.info() },
       { method: "POST", path: "/pub", kind: "v1", log: false, handler: (c) => this.pub(c) },
@@ -107,9 +91,7 @@ export class HttpApi {
       { method: "POST", path: "/debug/freememory", kind: "v1", log: true, handler: () => this.freeMemory() },
       { method: "GET", path: "/metrics", kind: "v1", log: true, handler: () => this.metrics() },
     ];
-    this.table = new RouteTable(routes);
-
-    this.app.use("*", async (c, next) => {
+    this.app.use("*", async (_c, next) => {
       if (!this.o.tls && this.nsqd.opts.tlsRequired === TLSRequired.Yes) {
         const port = this.o.httpsPort?.() ?? 0;
         return new Response(`{"message": "TLS_REQUIRED", "https_port": ${port}}`, {
@@ -118,71 +100,25 @@ export class HttpApi {
         });
       }
       if (this.closing) return respondV1(503, "EXITING");
-      // Hono answers HEAD with the GET route; httprouter has no HEAD routes, so nsqd answers 405.
-      if (c.req.method === "HEAD") return this.fallback(c);
       await next();
     });
-    for (const r of routes) this.app.on(r.method, r.path, this.wrap(r));
-    this.app.notFound((c) => this.fallback(c));
-    this.app.onError((err, c) => {
-      this.nsqd.log.error(`panic in HTTP handler - ${err.stack ?? err}`);
-      const res = respondV1(500, "INTERNAL_ERROR");
-      this.logRequest(c, 500, performance.now());
-      return res;
-    });
-  }
-
-  private wrap(r: Route) {
-    return async (c: Context<Env>): Promise<Response> => {
-      const start = performance.now();
-      let status = 200;
-      let res: Response;
-      try {
-        const data = await r.handler(c);
-        if (data instanceof Response) res = data;
-        else res = r.kind === "plain" ? plainText(200, data as string) : respondV1(200, data);
-      } catch (e) {
-        if (!(e instanceof ApiError)) throw e;
-        status = e.status;
-        res = r.kind === "plain" ? plainText(e.status, e.text) : v1Error(e);
-      }
-      if (r.log) this.logRequest(c, status, start);
-      return res;
-    };
-  }
-
-  private fallback(c: Context<Env>): Response {
-    const start = performance.now();
-    return this.table.fallback(c.req.raw, (status) => {
-      this.logRequest(c, status, start);
-      return respondV1(status, status === 404 ? "NOT_FOUND" : "METHOD_NOT_ALLOWED");
-    });
-  }
-
-  /** http_api.Log: `200 GET /stats?format=json (127.0.0.1:50011) 1.234ms`. */
-  private logRequest(c: Context<Env>, status: number, start: number): void {
-    const log = this.nsqd.log;
-    if (!log.enabled("info")) return;
-    const url = c.req.url;
-    const uri = url.slice(url.indexOf("/", url.indexOf("//") + 2));
-    const ip = c.env?.server?.requestIP(c.req.raw);
-    const remote = ip ? formatAddress(ip.address, ip.port) : "";
-    log.info(`${status} ${c.req.method} ${uri} (${remote}) ${formatDuration(performance.now() - start)}`);
+    mountRoutes(this.app, routes, this.nsqd.log);
   }
 
   // --- helpers: NSQ's query accessors, in the order nsqd checks things ---
 
-  private query(c: Context<Env>): Query {
-    const q = parseQuery(rawQuery(c.req.url));
-    if (q === null) {
+  /** http_api.NewReqParams, logging the query it could not parse as nsqd does. */
+  private query(c: Context<ApiEnv>): Query {
+    try {
+      return reqParams(c.req.raw);
+    } catch (e) {
       this.nsqd.log.error(`failed to parse request params - invalid query ${rawQuery(c.req.url)}`);
-      throw new ApiError(400, "INVALID_REQUEST");
+      throw e;
     }
-    return q;
   }
 
   /** getTopicFromQuery: validates, then gets or creates the topic. */
-  private topicFromQuery(c: Context<Env>): { q: Query; topic: Topic } {
+  private topicFromQuery(c: Context<ApiEnv>): { q: Query; topic: Topic } {
     const q = this.query(c);
     const name = queryGet(q, "topic");
     if (name === undefined) throw new ApiError(400, "MISSING_ARG_TOPIC");
@@ -191,20 +127,14 @@ export class HttpApi {
   }
 
   /** getExistingTopicFromQuery: http_api.GetTopicChannelArgs, then the topic must exist. */
-  private existingTopicFromQuery(c: Context<Env>): { topic: Topic; channel: string } {
-    const q = this.query(c);
-    const t = queryGet(q, "topic");
-    if (t === undefined) throw new ApiError(400, "MISSING_ARG_TOPIC");
-    if (!topicName.safeParse(t).success) throw new ApiError(400, "INVALID_ARG_TOPIC");
-    const ch = queryGet(q, "channel");
-    if (ch === undefined) throw new ApiError(400, "MISSING_ARG_CHANNEL");
-    if (!channelName.safeParse(ch).success) throw new ApiError(400, "INVALID_ARG_CHANNEL");
-    const topic = this.nsqd.topics.get(t);
+  private existingTopicFromQuery(c: Context<ApiEnv>): { topic: Topic; channel: string } {
+    const { topic: name, channel } = topicChannelArgs(this.query(c));
+    const topic = this.nsqd.topics.get(name);
     if (topic === undefined) throw new ApiError(404, "TOPIC_NOT_FOUND");
-    return { topic, channel: ch };
+    return { topic, channel };
   }
 
-  private existingTopic(c: Context<Env>, validate: boolean): Topic {
+  private existingTopic(c: Context<ApiEnv>, validate: boolean): Topic {
     const name = queryGet(this.query(c), "topic");
     if (name === undefined) throw new ApiError(400, "MISSING_ARG_TOPIC");
     if (validate && !topicName.safeParse(name).success) throw new ApiError(400, "INVALID_TOPIC");
@@ -214,7 +144,7 @@ export class HttpApi {
   }
 
   /** The request body, at most `limit + 1` bytes; a failed read (a client gone mid-body) is nsqd's 500. */
-  private async body(c: Context<Env>, limit: number): Promise<Uint8Array> {
+  private async body(c: Context<ApiEnv>, limit: number): Promise<Uint8Array> {
     try {
       return await readBody(c.req.raw, limit);
     } catch (e) {
@@ -225,17 +155,13 @@ export class HttpApi {
 
   /** Topic.PutMessage(s): any failure is 503 EXITING; a failed backend write also makes nsqd unhealthy. */
   private publish(topic: Topic, msgs: Message[]): void {
-    const nsqd = this.nsqd;
     if (topic.exiting) throw new ApiError(503, "EXITING");
     try {
-      if (msgs.length === 1) topic.put(msgs[0]!);
-      else topic.putMany(msgs);
+      publish(this.nsqd, topic, msgs);
     } catch (e) {
-      nsqd.setHealth(e as Error);
-      nsqd.log.error(`TOPIC(${topic.name}): failed to put message(s) - ${(e as Error).message}`);
+      this.nsqd.log.error(`TOPIC(${topic.name}): failed to put message(s) - ${(e as Error).message}`);
       throw new ApiError(503, "EXITING");
     }
-    if (nsqd.health !== null) nsqd.setHealth(null);
   }
 
   // --- handlers ---
@@ -264,7 +190,7 @@ export class HttpApi {
     });
   }
 
-  private async pub(c: Context<Env>): Promise<string> {
+  private async pub(c: Context<ApiEnv>): Promise<string> {
     const max = this.nsqd.opts.maxMsgSize;
     if (contentLength(c.req.raw) > max) throw new ApiError(413, "MSG_TOO_BIG");
     const body = await this.body(c, max);
@@ -284,7 +210,7 @@ export class HttpApi {
     return "OK";
   }
 
-  private async mpub(c: Context<Env>): Promise<string> {
+  private async mpub(c: Context<ApiEnv>): Promise<string> {
     const o = this.nsqd.opts;
     if (contentLength(c.req.raw) > o.maxBodySize) throw new ApiError(413, "BODY_TOO_BIG");
     const { q, topic } = this.topicFromQuery(c);
@@ -311,30 +237,15 @@ export class HttpApi {
       }
       for (const m of bodies) msgs.push(topic.newMessage(m, now));
     } else {
-      // nsqd reads lines through LimitReader(max+1): hitting max+1 bytes is BODY_TOO_BIG, unless a
-      // line over --max-msg-size comes first
-      const readMax = o.maxBodySize + 1;
-      let start = 0;
-      let total = 0;
-      while (start < body.length) {
-        let end = body.indexOf(10, start);
-        const next = end < 0 ? body.length : end + 1;
-        total += next - start;
-        if (total === readMax) throw new ApiError(413, "BODY_TOO_BIG");
-        if (end < 0) end = body.length;
-        const len = end - start;
-        if (len > 0) {
-          if (len > o.maxMsgSize) throw new ApiError(413, "MSG_TOO_BIG");
-          msgs.push(topic.newMessage(body.subarray(start, end), now));
-        }
-        start = next;
-      }
+      const bodies = splitTextMpubBody(body, o.maxMsgSize, o.maxBodySize);
+      if (typeof bodies === "string") throw new ApiError(413, bodies);
+      for (const m of bodies) msgs.push(topic.newMessage(m, now));
     }
     if (msgs.length > 0) this.publish(topic, msgs);
     return "OK";
   }
 
-  private stats(c: Context<Env>): V1Data {
+  private stats(c: Context<ApiEnv>): V1Data {
     const q = this.query(c);
     const topic = queryGet(q, "topic") ?? "";
     const channel = queryGet(q, "channel") ?? "";
@@ -346,19 +257,19 @@ export class HttpApi {
     return new RawJson(statsJson(this.nsqd, stats, mem, NSQ_VERSION));
   }
 
-  private createTopic(c: Context<Env>): null {
+  private createTopic(c: Context<ApiEnv>): null {
     this.topicFromQuery(c);
     return null;
   }
 
-  private deleteTopic(c: Context<Env>): null {
+  private deleteTopic(c: Context<ApiEnv>): null {
     const name = queryGet(this.query(c), "topic");
     if (name === undefined) throw new ApiError(400, "MISSING_ARG_TOPIC");
     if (!this.nsqd.deleteTopic(name)) throw new ApiError(404, "TOPIC_NOT_FOUND");
     return null;
   }
 
-  private emptyTopic(c: Context<Env>): null {
+  private emptyTopic(c: Context<ApiEnv>): null {
     const topic = this.existingTopic(c, true);
     try {
       topic.empty();
@@ -369,7 +280,7 @@ export class HttpApi {
     return null;
   }
 
-  private pauseTopic(c: Context<Env>, pause: boolean): null {
+  private pauseTopic(c: Context<ApiEnv>, pause: boolean): null {
     const topic = this.existingTopic(c, false);
     if (pause) topic.pause();
     else topic.unpause();
@@ -377,19 +288,19 @@ export class HttpApi {
     return null;
   }
 
-  private createChannel(c: Context<Env>): null {
+  private createChannel(c: Context<ApiEnv>): null {
     const { topic, channel } = this.existingTopicFromQuery(c);
     topic.getChannel(channel);
     return null;
   }
 
-  private deleteChannel(c: Context<Env>): null {
+  private deleteChannel(c: Context<ApiEnv>): null {
     const { topic, channel } = this.existingTopicFromQuery(c);
     if (!topic.deleteChannel(channel)) throw new ApiError(404, "CHANNEL_NOT_FOUND");
     return null;
   }
 
-  private emptyChannel(c: Context<Env>): null {
+  private emptyChannel(c: Context<ApiEnv>): null {
     const { topic, channel } = this.existingTopicFromQuery(c);
     const ch = topic.channels.get(channel);
     if (ch === undefined) throw new ApiError(404, "CHANNEL_NOT_FOUND");
@@ -402,7 +313,7 @@ export class HttpApi {
     return null;
   }
 
-  private pauseChannel(c: Context<Env>, pause: boolean): null {
+  private pauseChannel(c: Context<ApiEnv>, pause: boolean): null {
     const { topic, channel } = this.existingTopicFromQuery(c);
     const ch = topic.channels.get(channel);
     if (ch === undefined) throw new ApiError(404, "CHANNEL_NOT_FOUND");
@@ -421,13 +332,13 @@ export class HttpApi {
     }
   }
 
-  private getConfig(c: Context<Env>): V1Data {
+  private getConfig(c: Context<ApiEnv>): V1Data {
     const v = this.configValue(c.req.param("opt") ?? "");
     if (v === undefined) throw new ApiError(400, "INVALID_OPTION");
     return v;
   }
 
-  private async putConfig(c: Context<Env>): Promise<V1Data> {
+  private async putConfig(c: Context<ApiEnv>): Promise<V1Data> {
     const opt = c.req.param("opt") ?? "";
     const max = this.nsqd.opts.maxMsgSize;
     const body = await this.body(c, max);

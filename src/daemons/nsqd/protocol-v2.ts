@@ -9,6 +9,7 @@ import { NSQ_VERSION } from "../../core/version.ts";
 import { type Client, ClientState } from "./client.ts";
 import { decodeIdentify } from "./identify.ts";
 import type { Message } from "./message.ts";
+import { publish } from "./publish.ts";
 
 /**
  * nsqd's V2 protocol, one function per verb (nsqd/protocol_v2.go). A command line arrives in `line`:
@@ -309,17 +310,14 @@ function own(data: Uint8Array): Uint8Array {
   return data.byteLength * 2 >= data.buffer.byteLength ? data : data.slice();
 }
 
-function publish(client: Client, topicName: string, msgs: Message[], code: string, name: string): void {
+/** Publishes and answers OK; a failed put is fatal: `E_PUB_FAILED PUB failed <error>` and the like. */
+function publishCommand(client: Client, topicName: string, msgs: Message[], code: string, name: string): void {
   const topic = client.nsqd.getTopic(topicName);
-  const nsqd = client.nsqd;
   try {
-    if (msgs.length === 1) topic.put(msgs[0]!);
-    else topic.putMany(msgs);
+    publish(client.nsqd, topic, msgs);
   } catch (e) {
-    nsqd.setHealth(e as Error);
     throw new FatalClientError(code, `${name} failed ${(e as Error).message}`);
   }
-  if (nsqd.health !== null) nsqd.setHealth(null);
   client.pubCounts.set(topicName, (client.pubCounts.get(topicName) ?? 0) + msgs.length);
   client.sendResponse(FrameType.Response, OK);
 }
@@ -327,7 +325,7 @@ function publish(client: Client, topicName: string, msgs: Message[], code: strin
 function PUB(client: Client, args: Uint8Array[], data: Uint8Array): void {
   const topicName = latin1(args[1]!);
   const topic = client.nsqd.getTopic(topicName);
-  publish(client, topicName, [topic.newMessage(own(data))], "E_PUB_FAILED", "PUB");
+  publishCommand(client, topicName, [topic.newMessage(own(data))], "E_PUB_FAILED", "PUB");
 }
 
 function mpubLimit(client: Client, args: Uint8Array[]): number {
@@ -344,7 +342,7 @@ function MPUB(client: Client, args: Uint8Array[], data: Uint8Array): void {
   const now = Date.now();
   const msgs = new Array<Message>(bodies.length);
   for (let i = 0; i < bodies.length; i++) msgs[i] = topic.newMessage(bodies[i]!, now);
-  publish(client, topicName, msgs, "E_MPUB_FAILED", "MPUB");
+  publishCommand(client, topicName, msgs, "E_MPUB_FAILED", "MPUB");
 }
 
 function dpubLimit(client: Client, args: Uint8Array[]): number {
@@ -361,5 +359,5 @@ function DPUB(client: Client, args: Uint8Array[], data: Uint8Array): void {
   const topic = client.nsqd.getTopic(topicName);
   const m = topic.newMessage(own(data));
   m.deferred = parseBase10(args[2]!);
-  publish(client, topicName, [m], "E_DPUB_FAILED", "DPUB");
+  publishCommand(client, topicName, [m], "E_DPUB_FAILED", "DPUB");
 }
