@@ -129,4 +129,20 @@ describe("RegistrationDB", () => {
     expect(d.findRegistrations("channel", "*", "*")).toHaveLength(2);
     expect(d.findRegistrations("channel", "a", "b")).toEqual([]);
   });
+
+  test("a find by key sees the keys added and removed since, as a full scan does", () => {
+    const d = new RegistrationDB();
+    for (const ch of ["c1", "c2", "c3"]) d.addRegistration(reg("channel", "t", ch));
+    d.addRegistration(reg("channel", "u", "c1"));
+    d.removeRegistration(reg("channel", "t", "c2"));
+    d.removeRegistration(reg("channel", "t", "missing"));
+    expect(subKeys(d.findRegistrations("channel", "t", "*"))).toEqual(["c1", "c3"]);
+    d.removeRegistration(reg("channel", "t", "c1"));
+    d.removeRegistration(reg("channel", "t", "c3"));
+    expect(d.findRegistrations("channel", "t", "*")).toEqual([]);
+    d.addProducer(reg("channel", "t", "c2"), new Producer(pi3));
+    expect(subKeys(d.findRegistrations("channel", "t", "*"))).toEqual(["c2"]);
+    expect(ids(d.findProducers("channel", "t", "*"))).toEqual(["3"]);
+    expect(keys(d.findRegistrations("channel", "*", "c1"))).toEqual(["u"]);
+  });
 });

@@ -51,11 +51,18 @@ interface Entry {
   readonly producers: Map<string, Producer>;
 }
 
-const mapKey = (category: string, key: string, subKey: string) => JSON.stringify([category, key, subKey]);
+// names cannot hold a newline (protocol/names.ts), so it separates the parts unambiguously
+const mapKey = (category: string, key: string, subKey: string) => `${category}\n${key}\n${subKey}`;
+const groupKey = (category: string, key: string) => `${category}\n${key}`;
 
 /** Registration keys, and the producers of each, in the order they were added. */
 export class RegistrationDB {
   private readonly map = new Map<string, Entry>();
+  /**
+   * The same entries grouped by category and key, so that a topic's channels (`/lookup`, `/channels`,
+   * nsqd's pre-creation) are found without scanning every registration of the cluster.
+   */
+  private readonly groups = new Map<string, Map<string, Entry>>();
 
   /** Adds a registration with no producers, if it is not there. */
   addRegistration(k: Registration): void {
@@ -80,7 +87,17 @@ export class RegistrationDB {
 
   /** Removes the registration and its producers. */
   removeRegistration(k: Registration): void {
-    this.map.delete(mapKey(k.category, k.key, k.subKey));
+    if (!this.map.delete(mapKey(k.category, k.key, k.subKey))) return;
+    const gk = groupKey(k.category, k.key);
+    const g = this.groups.get(gk)!;
+    g.delete(k.subKey);
+    if (g.size === 0) this.groups.delete(gk);
+  }
+
+  /** The entries a find has to look at: one group when the key is given, all of them otherwise. */
+  private candidates(category: string, key: string): Iterable<Entry> {
+    if (key === "*") return this.map.values();
+    return this.groups.get(groupKey(category, key))?.values() ?? [];
   }
 
   findRegistrations(category: string, key: string, subKey: string): Registration[] {
@@ -89,7 +106,7 @@ export class RegistrationDB {
       return e === undefined ? [] : [e.reg];
     }
     const out: Registration[] = [];
-    for (const e of this.map.values()) if (isMatch(e.reg, category, key, subKey)) out.push(e.reg);
+    for (const e of this.candidates(category, key)) if (isMatch(e.reg, category, key, subKey)) out.push(e.reg);
     return out;
   }
 
@@ -98,7 +115,7 @@ export class RegistrationDB {
     if (!needFilter(key, subKey)) return [...(this.map.get(mapKey(category, key, subKey))?.producers.values() ?? [])];
     const seen = new Set<string>();
     const out: Producer[] = [];
-    for (const e of this.map.values()) {
+    for (const e of this.candidates(category, key)) {
       if (!isMatch(e.reg, category, key, subKey)) continue;
       for (const p of e.producers.values()) {
         if (seen.has(p.peerInfo.id)) continue;
@@ -127,6 +144,10 @@ export class RegistrationDB {
     if (e === undefined) {
       e = { reg: { category: k.category, key: k.key, subKey: k.subKey }, producers: new Map() };
       this.map.set(mk, e);
+      const gk = groupKey(k.category, k.key);
+      let g = this.groups.get(gk);
+      if (g === undefined) this.groups.set(gk, (g = new Map()));
+      g.set(k.subKey, e);
     }
     return e;
   }
