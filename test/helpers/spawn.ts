@@ -59,3 +59,8 @@ export function spawnLookupd(args: string[], timeoutMs = 10_000): Promise<Spawne
   const addrs = ["--tcp-address=127.0.0.1:0", "--http-address=127.0.0.1:0"];
   return spawnDaemon("lookupd", [...addrs, ...args], ["TCP", "HTTP"], timeoutMs);
 }
+
+/** `nsq nsqd` with TCP and HTTP on 127.0.0.1:0, as a cluster member is run. */
+export function spawnNsqdWithHttp(args: string[], timeoutMs = 10_000): Promise<Spawned> {
+  return spawnDaemon("nsqd", ["--tcp-address=127.0.0.1:0", "--http-address=127.0.0.1:0", ...args], ["TCP", "HTTP"], timeoutMs);
+}

@@ -356,6 +356,7 @@ export class HttpApi {
         const r = lookupdAddresses.safeParse(parsed);
         if (!r.success) throw new ApiError(400, "INVALID_VALUE");
         opts.lookupdTcpAddress = r.data ?? [];
+        this.nsqd.lookup.setPeers(opts.lookupdTcpAddress);
         break;
       }
       case "log_level": {

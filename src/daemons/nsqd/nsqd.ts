@@ -11,6 +11,7 @@ import type { Channel } from "./channel.ts";
 import type { Client } from "./client.ts";
 import { DeferredStore } from "./deferred-store.ts";
 import { type HttpListener, listenHttp } from "./http.ts";
+import { Lookup } from "./lookup.ts";
 import { type Metadata, readMetadata, writeMetadata } from "./metadata.ts";
 import type { NsqdOptions } from "./options.ts";
 import { StatsdLoop } from "./statsd.ts";
@@ -29,6 +30,7 @@ export class NSQD {
   readonly topics = new Map<string, Topic>();
   readonly clients = new Map<number, Client>();
   readonly startTime = Date.now();
+  readonly lookup = new Lookup(this);
   readonly dataPath: string;
   health: string | null = null;
   private tcp: TcpListener | null = null;
@@ -73,6 +75,7 @@ export class NSQD {
     this.log.info(`TCP: listening on ${this.tcpAddress()}`);
     if (this.http !== null) this.log.info(`HTTP: listening on ${this.http.address()}`);
     if (this.opts.statsdAddress !== "") this.statsd = new StatsdLoop(this).start();
+    this.lookup.start();
     this.scanTimer = setInterval(() => this.scanQueues(), QUEUE_SCAN_INTERVAL);
   }
 
@@ -111,6 +114,8 @@ export class NSQD {
       this.log.error(`failed to persist metadata - ${(e as Error).message}`);
     }
     for (const t of this.topics.values()) t.exit(false);
+    // lookupd forgets this nsqd's registrations when the connections close
+    this.lookup.exit();
     this.tcp?.stop(true);
     this.http?.stop(true);
     this.dirLock.unlock();
@@ -125,6 +130,17 @@ export class NSQD {
       this.topics.set(name, t);
       this.log.info(`TOPIC(${name}): created`);
       if (!t.ephemeral) this.schedulePersist();
+      this.lookup.notify(name, null, true);
+      const precreate = this.lookup.channelsToPrecreate(name);
+      if (precreate !== null) {
+        const topic = t;
+        topic.hold();
+        void precreate.then((channels) => {
+          if (topic.exiting) return;
+          for (const c of channels) topic.getChannel(c);
+          topic.start();
+        });
+      }
     }
     return t;
   }
@@ -134,6 +150,8 @@ export class NSQD {
     if (t === undefined) return false;
     this.topics.delete(name);
     this.log.info(`TOPIC(${name}): deleting`);
+    this.lookup.notify(name, null, false);
+    for (const c of t.channels.keys()) this.lookup.notify(name, c, false);
     t.exit(true);
     if (!t.ephemeral) this.schedulePersist();
     return true;
@@ -141,10 +159,12 @@ export class NSQD {
 
   channelCreated(c: Channel): void {
     if (!c.ephemeral) this.schedulePersist();
+    this.lookup.notify(c.topic.name, c.name, true);
   }
 
   channelDeleted(c: Channel): void {
     if (!c.ephemeral) this.schedulePersist();
+    this.lookup.notify(c.topic.name, c.name, false);
   }
 
   openBackend(name: string, ephemeral: boolean): BackendQueue {

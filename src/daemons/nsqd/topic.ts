@@ -28,6 +28,8 @@ export class Topic {
   messageBytes = 0;
   private readonly guid: GuidFactory;
   private draining = false;
+  /** False while a new topic waits for the lookupds' list of channels to pre-create (NSQ's topic start). */
+  private started = true;
 
   constructor(
     readonly name: string,
@@ -84,7 +86,17 @@ export class Topic {
   }
 
   private canFanOut(): boolean {
-    return this.channels.size > 0 && !this.paused;
+    return this.started && this.channels.size > 0 && !this.paused;
+  }
+
+  /** Holds messages back until {@link start}: the channels they must reach may not exist yet. */
+  hold(): void {
+    this.started = false;
+  }
+
+  start(): void {
+    this.started = true;
+    this.scheduleDrain();
   }
 
   private enqueue(m: Message): void {
