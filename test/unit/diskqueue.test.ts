@@ -136,6 +136,27 @@ describe("put and readNext", () => {
     expect(q.readNext()).toBeNull();
   });
 
+  test("readNextWith hands each record over in place, from files and from the write buffer alike", async () => {
+    const q = open({ dataPath: tmp(), maxBytesPerFile: 256 });
+    const want = Array.from({ length: 60 }, (_, i) => str(i, 10 + (i % 20)));
+    for (const m of want.slice(0, 40)) q.put(b(m));
+    await tick(); // the first 40 are in segment files, the rest stay in the write buffer
+    for (const m of want.slice(40)) q.put(b(m));
+    const got: string[] = [];
+    const spans: number[] = [];
+    for (;;) {
+      const r = q.readNextWith((buf, start, end) => {
+        spans.push(end - start);
+        return dec.decode(buf.subarray(start, end));
+      });
+      if (r === null) break;
+      got.push(r);
+    }
+    expect(got).toEqual(want);
+    expect(spans).toEqual(want.map((m) => m.length));
+    expect(q.depth()).toBe(0);
+  });
+
   test("records still in the write buffer are readable before any flush", () => {
     const dir = tmp();
     const q = open({ dataPath: dir });

@@ -5,7 +5,8 @@
 export interface BackendQueue {
   /** One record: `data` then `tail`. */
   put(data: Uint8Array, tail?: Uint8Array): void;
-  readNext(): Uint8Array | null;
+  /** The next record, given to `decode` in place (`buf[start, end)`, valid during the call only). */
+  readNextWith<T>(decode: (buf: Uint8Array, start: number, end: number) => T): T | null;
   depth(): number;
   empty(): void;
   close(): void;
@@ -14,7 +15,7 @@ export interface BackendQueue {
 
 export class DropBackend implements BackendQueue {
   put(): void {}
-  readNext(): null {
+  readNextWith(): null {
     return null;
   }
   depth(): number {

@@ -5,7 +5,7 @@ import { isEphemeral } from "../../core/protocol/names.ts";
 import type { BackendQueue } from "./backend.ts";
 import type { Client } from "./client.ts";
 import type { DeferredStore } from "./deferred-store.ts";
-import { Message, messageFromRecord, putToBackend } from "./message.ts";
+import { Message, putToBackend, recordDecoder } from "./message.ts";
 import type { NSQD } from "./nsqd.ts";
 import type { Topic } from "./topic.ts";
 
@@ -34,6 +34,7 @@ export class Channel {
   private readonly ready: Client[] = [];
   private rr = 0;
   private pumping = false;
+  private readonly fromBackend: ReturnType<typeof recordDecoder>;
 
   constructor(
     readonly topic: Topic,
@@ -44,6 +45,7 @@ export class Channel {
     this.backend = nsqd.openBackend(`${topic.name}:${name}`, this.ephemeral);
     this.deferredStore = nsqd.openDeferredStore(`${topic.name}:${name}`, this.ephemeral);
     this.e2e = e2eQuantile(nsqd.opts);
+    this.fromBackend = recordDecoder(nsqd.log, topic.name);
     this.loadDeferred();
   }
 
@@ -102,24 +104,15 @@ export class Channel {
       while (!this.paused && this.ready.length > 0) {
         let m = this.memQ.shift();
         if (m === undefined) {
-          const rec = this.backend.depth() > 0 ? this.backend.readNext() : null;
-          if (rec === null) break;
-          m = this.fromBackend(rec);
-          if (m === undefined) continue;
+          const read = this.backend.depth() > 0 ? this.backend.readNextWith(this.fromBackend) : null;
+          if (read === null) break;
+          if (read === undefined) continue;
+          m = read;
         }
         this.deliver(m);
       }
     } finally {
       this.pumping = false;
-    }
-  }
-
-  private fromBackend(rec: Uint8Array): Message | undefined {
-    try {
-      return messageFromRecord(rec);
-    } catch (e) {
-      this.nsqd.log.error(`TOPIC(${this.topic.name}): failed to decode message - ${(e as Error).message}`);
-      return undefined;
     }
   }
 

@@ -50,6 +50,11 @@ export class Client implements CommandSink, Connection {
   topologyZone = "";
 
   private readonly w: ConnWriter;
+  /** Inside onData: parsing the current read. */
+  private reading = false;
+  private flushQueued = false;
+  /** A delivery during the current read left the client not ready: flush at the end of the read. */
+  private flushWanted = false;
   private flushTimer: Timer | null = null;
   private heartbeatTimer: Timer | null = null;
   private lastRead = Date.now();
@@ -80,23 +85,29 @@ export class Client implements CommandSink, Connection {
 
   onData(chunk: Uint8Array): void {
     this.lastRead = Date.now();
+    this.reading = true;
     try {
       this.parser.push(chunk);
     } catch (e) {
       this.fail(e);
     }
+    this.reading = false;
     // A response goes out after this read's disk-queue writes (queued as microtasks while parsing) have
     // reached the kernel: an OK means the message survives the death of this process.
-    if (this.responsesPending && !this.flushQueued) {
-      this.flushQueued = true;
-      queueMicrotask(this.flushTask);
-    }
+    if (this.responsesPending || this.flushWanted) this.queueFlush();
   }
 
-  private flushQueued = false;
+  private queueFlush(): void {
+    this.flushWanted = false;
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(this.flushTask);
+  }
+
   private readonly flushTask = (): void => {
     this.flushQueued = false;
-    this.flushResponses();
+    this.responsesPending = false;
+    this.flush();
   };
 
   line(args: Uint8Array[]): number {
@@ -158,8 +169,13 @@ export class Client implements CommandSink, Connection {
     this.inFlightCount++;
     this.messageCount++;
     writeMessageFrame(this.w.out, m);
-    if (this.inFlightCount >= this.readyCount || this.w.out.length >= this.outputBufferSize) {
+    if (this.w.out.length >= this.outputBufferSize) {
       this.flush();
+    } else if (this.inFlightCount >= this.readyCount) {
+      // No longer ready: send what is buffered, but once for every delivery this turn (a burst of FINs
+      // frees slots one by one), and within a read after its disk writes, like the responses.
+      if (this.reading) this.flushWanted = true;
+      else this.queueFlush();
     } else if (this.flushTimer === null && this.outputBufferTimeout > 0) {
       this.flushTimer = setTimeout(() => {
         this.flushTimer = null;

@@ -2,6 +2,7 @@ import {
   BadMessageError, idString, type MessageFields, MSG_HEADER_LENGTH, writeMessageHeader,
 } from "../../core/protocol/message.ts";
 import type { PQItem } from "../../core/pqueue.ts";
+import type { Logger } from "../../core/log.ts";
 import type { BackendQueue } from "./backend.ts";
 import type { Client } from "./client.ts";
 
@@ -45,12 +46,27 @@ export function putToBackend(backend: BackendQueue, m: Message): void {
 const u32 = (b: Uint8Array, at: number) => ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 
 /**
- * A record read back from a backend (decodeMessage's layout, without its intermediate object); the body is
- * a view into `rec`, which the backend handed over as a copy. Throws BadMessageError on a short record.
+ * A record read back from a backend, `buf[start, end)` (decodeMessage's layout, without its intermediate
+ * object); the body is copied out, the rest read in place. Throws BadMessageError on a short record.
  */
-export function messageFromRecord(rec: Uint8Array): Message {
-  if (rec.length < MSG_HEADER_LENGTH) throw new BadMessageError(rec.length);
-  const m = new Message(idString(rec, 10), rec.subarray(MSG_HEADER_LENGTH), u32(rec, 0) * 0x1_0000_0000 + u32(rec, 4));
-  m.attempts = (rec[8]! << 8) | rec[9]!;
+export function messageFromRecord(buf: Uint8Array, start: number, end: number): Message {
+  if (end - start < MSG_HEADER_LENGTH) throw new BadMessageError(end - start);
+  const m = new Message(idString(buf, start + 10), buf.slice(start + MSG_HEADER_LENGTH, end), u32(buf, start) * 0x1_0000_0000 + u32(buf, start + 4));
+  m.attempts = (buf[start + 8]! << 8) | buf[start + 9]!;
   return m;
+}
+
+/**
+ * A backend's `readNextWith` decoder for a topic or channel: a record that does not decode is logged and
+ * skipped (undefined), as nsqd does, and the queue moves past it.
+ */
+export function recordDecoder(log: Logger, topic: string): (buf: Uint8Array, start: number, end: number) => Message | undefined {
+  return (buf, start, end) => {
+    try {
+      return messageFromRecord(buf, start, end);
+    } catch (e) {
+      log.error(`TOPIC(${topic}): failed to decode message - ${(e as Error).message}`);
+      return undefined;
+    }
+  };
 }

@@ -4,7 +4,7 @@ import { isEphemeral } from "../../core/protocol/names.ts";
 import type { BackendQueue } from "./backend.ts";
 import { Channel } from "./channel.ts";
 import type { DeferredStore } from "./deferred-store.ts";
-import { Message, messageFromRecord, putToBackend } from "./message.ts";
+import { Message, putToBackend, recordDecoder } from "./message.ts";
 import type { NSQD } from "./nsqd.ts";
 
 /** Messages moved from a topic's backlog to its channels per turn of the event loop. */
@@ -28,6 +28,7 @@ export class Topic {
   messageBytes = 0;
   private readonly guid: GuidFactory;
   private draining = false;
+  private readonly fromBackend: ReturnType<typeof recordDecoder>;
   /** False while a new topic waits for the lookupds' list of channels to pre-create (NSQ's topic start). */
   private started = true;
 
@@ -38,6 +39,7 @@ export class Topic {
     this.ephemeral = isEphemeral(name);
     this.guid = new GuidFactory(nsqd.opts.nodeId);
     this.backend = nsqd.openBackend(name, this.ephemeral);
+    this.fromBackend = recordDecoder(nsqd.log, name);
     this.deferredStore = nsqd.openDeferredStore(name, this.ephemeral);
     this.loadDeferred();
   }
@@ -143,14 +145,10 @@ export class Topic {
       while (n < DRAIN_BATCH && this.canFanOut() && !this.exiting) {
         let m = this.memQ.shift();
         if (m === undefined) {
-          const rec = this.backend.depth() > 0 ? this.backend.readNext() : null;
-          if (rec === null) break;
-          try {
-            m = messageFromRecord(rec);
-          } catch (e) {
-            this.nsqd.log.error(`TOPIC(${this.name}): failed to decode message - ${(e as Error).message}`);
-            continue;
-          }
+          const read = this.backend.depth() > 0 ? this.backend.readNextWith(this.fromBackend) : null;
+          if (read === null) break;
+          if (read === undefined) continue;
+          m = read;
         }
         try {
           this.fanOut(m);
