@@ -33,7 +33,7 @@ async function run(args: string[], input = "") {
 
 /** Bodies queued in a topic that has no channel yet (all in memory with a large --mem-queue-size). */
 function topicBodies(d: TestNsqd, topic: string): string[] {
-  return [...(d.nsqd.topics.get(topic)?.memQ ?? [])].map((m) => dec.decode(m.body));
+  return [...(d.nsqd.topics.get(topic)?.queue.mem ?? [])].map((m) => dec.decode(m.body));
 }
 
 async function publish(d: TestNsqd, topic: string, bodies: string[]) {
@@ -62,7 +62,7 @@ describe("nsq to-nsq", () => {
     expect(topic.messageCount).toBe(N);
     const seen = new Uint8Array(N);
     let wrong = 0;
-    for (const m of topic.memQ) {
+    for (const m of topic.queue.mem) {
       const s = dec.decode(m.body);
       const i = Number(s.slice(5));
       if (s !== `line-${i}` || seen[i] !== 0) wrong++;

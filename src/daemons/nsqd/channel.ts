@@ -1,11 +1,9 @@
-import { Deque } from "../../core/deque.ts";
 import { PQueue } from "../../core/pqueue.ts";
 import { e2eQuantile, type Quantile } from "../../core/quantile.ts";
 import { isEphemeral } from "../../core/protocol/names.ts";
-import type { BackendQueue } from "./backend.ts";
 import type { Client } from "./client.ts";
-import type { DeferredStore } from "./deferred-store.ts";
-import { Message, putToBackend, recordDecoder } from "./message.ts";
+import { Message } from "./message.ts";
+import { MessageQueue } from "./message-queue.ts";
 import type { NSQD } from "./nsqd.ts";
 import type { Topic } from "./topic.ts";
 
@@ -19,9 +17,7 @@ export class Channel {
   paused = false;
   exiting = false;
   readonly clients = new Map<number, Client>();
-  readonly memQ = new Deque<Message>();
-  readonly backend: BackendQueue;
-  private readonly deferredStore: DeferredStore | null;
+  readonly queue: MessageQueue;
   readonly inFlight = new Map<string, Message>();
   readonly inFlightPQ = new PQueue<Message>();
   readonly deferred = new Map<string, Message>();
@@ -34,7 +30,6 @@ export class Channel {
   private readonly ready: Client[] = [];
   private rr = 0;
   private pumping = false;
-  private readonly fromBackend: ReturnType<typeof recordDecoder>;
 
   constructor(
     readonly topic: Topic,
@@ -42,16 +37,22 @@ export class Channel {
     private readonly nsqd: NSQD,
   ) {
     this.ephemeral = isEphemeral(name);
-    this.backend = nsqd.openBackend(`${topic.name}:${name}`, this.ephemeral);
-    this.deferredStore = nsqd.openDeferredStore(`${topic.name}:${name}`, this.ephemeral);
+    const file = `${topic.name}:${name}`;
+    this.queue = new MessageQueue(
+      nsqd.openBackend(file, this.ephemeral),
+      nsqd.openDeferredStore(file, this.ephemeral),
+      nsqd.opts.memQueueSize,
+      nsqd.log,
+      `CHANNEL(${name})`,
+      topic.name,
+    );
     this.e2e = e2eQuantile(nsqd.opts);
-    this.fromBackend = recordDecoder(nsqd.log, topic.name);
     this.loadDeferred();
   }
 
   /** Deferred messages a previous run kept, back on their schedule. */
   private loadDeferred(): void {
-    const store = this.deferredStore;
+    const store = this.queue.deferredStore;
     if (store === null) return;
     const entries = store.load();
     for (const { message: f, due } of entries) {
@@ -70,7 +71,7 @@ export class Channel {
   }
 
   get depth(): number {
-    return this.memQ.length + this.backend.depth();
+    return this.queue.depth;
   }
 
   /** A message from the topic's fan-out. Throws when the backend cannot take it. */
@@ -80,7 +81,7 @@ export class Channel {
       this.startDeferred(m, m.deferred);
       return;
     }
-    if (this.ready.length > 0 && !this.paused && this.memQ.length === 0 && this.backend.depth() === 0) {
+    if (this.ready.length > 0 && !this.paused && this.queue.isEmpty) {
       this.deliver(m);
       return;
     }
@@ -89,11 +90,7 @@ export class Channel {
   }
 
   private enqueue(m: Message): void {
-    if (this.memQ.length < this.nsqd.opts.memQueueSize) {
-      this.memQ.push(m);
-      return;
-    }
-    putToBackend(this.backend, m);
+    this.queue.put(m);
   }
 
   /** Delivers queued messages while a client is ready. */
@@ -102,13 +99,8 @@ export class Channel {
     this.pumping = true;
     try {
       while (!this.paused && this.ready.length > 0) {
-        let m = this.memQ.shift();
-        if (m === undefined) {
-          const read = this.backend.depth() > 0 ? this.backend.readNextWith(this.fromBackend) : null;
-          if (read === null) break;
-          if (read === undefined) continue;
-          m = read;
-        }
+        const m = this.queue.next();
+        if (m === undefined) break;
         this.deliver(m);
       }
     } finally {
@@ -184,7 +176,7 @@ export class Channel {
   private startDeferred(m: Message, delayMs: number): void {
     m.deferred = 0;
     m.pri = Date.now() + delayMs;
-    const store = this.deferredStore;
+    const store = this.queue.deferredStore;
     if (store?.durable) store.add(m, m.pri);
     this.deferred.set(m.id, m);
     this.deferredPQ.push(m);
@@ -204,7 +196,7 @@ export class Channel {
       owner?.timedOut();
       this.requeueSafely(m);
     }
-    const store = this.deferredStore?.durable ? this.deferredStore : null;
+    const store = this.queue.deferredStore?.durable ? this.queue.deferredStore : null;
     for (let m = this.deferredPQ.peek(); m !== undefined && m.pri <= now; m = this.deferredPQ.peek()) {
       this.deferredPQ.pop();
       dirty = true;
@@ -252,13 +244,11 @@ export class Channel {
   }
 
   empty(): void {
-    this.memQ.clear();
-    this.backend.empty();
+    this.queue.empty();
     this.inFlight.clear();
     this.inFlightPQ.clear();
     this.deferred.clear();
     this.deferredPQ.clear();
-    this.deferredStore?.clear();
     for (const c of this.clients.values()) c.emptied();
   }
 
@@ -268,28 +258,10 @@ export class Channel {
     for (const c of [...this.clients.values()]) c.close();
     if (deleted) {
       this.empty();
-      this.backend.delete();
+      this.queue.delete();
       return;
     }
-    this.persist();
-    this.backend.close();
-  }
-
-  /** Deferred messages keep their schedule in the deferred store; everything else goes to the backend. */
-  private persist(): void {
-    try {
-      this.deferredStore?.rewrite(this.deferredEntries());
-    } catch (e) {
-      this.nsqd.log.error(`CHANNEL(${this.name}): failed to persist deferred messages - ${(e as Error).message}`);
-    }
-    const held = [...this.memQ.drain(), ...this.inFlight.values()];
-    for (const m of held) {
-      try {
-        putToBackend(this.backend, m);
-      } catch (e) {
-        this.nsqd.log.error(`CHANNEL(${this.name}): failed to write message to backend - ${(e as Error).message}`);
-        return;
-      }
-    }
+    // deferred messages keep their schedule in the deferred store; everything else goes to the backend
+    this.queue.close(this.deferredEntries(), this.inFlight.values());
   }
 }

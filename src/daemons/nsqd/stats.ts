@@ -83,7 +83,7 @@ export function topicStats(t: Topic, channels: ChannelStats[]): TopicStats {
     topic_name: t.name,
     channels,
     depth: t.depth,
-    backend_depth: t.backend.depth(),
+    backend_depth: t.queue.backend.depth(),
     message_count: t.messageCount,
     message_bytes: t.messageBytes,
     paused: t.paused,
@@ -95,7 +95,7 @@ export function channelStats(c: Channel, clients: ClientStats[] | null): Channel
   return {
     channel_name: c.name,
     depth: c.depth,
-    backend_depth: c.backend.depth(),
+    backend_depth: c.queue.backend.depth(),
     in_flight_count: c.inFlight.size,
     deferred_count: c.deferred.size,
     message_count: c.messageCount,

@@ -1,10 +1,8 @@
-import { Deque } from "../../core/deque.ts";
 import { GuidFactory } from "../../core/protocol/guid.ts";
 import { isEphemeral } from "../../core/protocol/names.ts";
-import type { BackendQueue } from "./backend.ts";
 import { Channel } from "./channel.ts";
-import type { DeferredStore } from "./deferred-store.ts";
-import { Message, putToBackend, recordDecoder } from "./message.ts";
+import { Message } from "./message.ts";
+import { MessageQueue } from "./message-queue.ts";
 import type { NSQD } from "./nsqd.ts";
 
 /** Messages moved from a topic's backlog to its channels per turn of the event loop. */
@@ -20,15 +18,12 @@ export class Topic {
   paused = false;
   exiting = false;
   readonly channels = new Map<string, Channel>();
-  readonly memQ = new Deque<Message>();
-  readonly backend: BackendQueue;
-  /** DPUBs waiting for a first channel keep their due time here (the channels have their own). */
-  private readonly deferredStore: DeferredStore | null;
+  /** Messages waiting for a channel; DPUBs among them wait in memory with their due time in `pri`. */
+  readonly queue: MessageQueue;
   messageCount = 0;
   messageBytes = 0;
   private readonly guid: GuidFactory;
   private draining = false;
-  private readonly fromBackend: ReturnType<typeof recordDecoder>;
   /** False while a new topic waits for the lookupds' list of channels to pre-create (NSQ's topic start). */
   private started = true;
 
@@ -38,14 +33,20 @@ export class Topic {
   ) {
     this.ephemeral = isEphemeral(name);
     this.guid = new GuidFactory(nsqd.opts.nodeId);
-    this.backend = nsqd.openBackend(name, this.ephemeral);
-    this.fromBackend = recordDecoder(nsqd.log, name);
-    this.deferredStore = nsqd.openDeferredStore(name, this.ephemeral);
+    const o = nsqd.opts;
+    this.queue = new MessageQueue(
+      nsqd.openBackend(name, this.ephemeral),
+      nsqd.openDeferredStore(name, this.ephemeral),
+      o.memQueueSize,
+      nsqd.log,
+      `TOPIC(${name})`,
+      name,
+    );
     this.loadDeferred();
   }
 
   private loadDeferred(): void {
-    const store = this.deferredStore;
+    const store = this.queue.deferredStore;
     if (store === null) return;
     const now = Date.now();
     for (const { message: f, due } of store.load()) {
@@ -53,7 +54,7 @@ export class Topic {
       m.attempts = f.attempts;
       m.deferred = Math.max(1, due - now);
       m.pri = due;
-      this.memQ.push(m);
+      this.queue.mem.push(m);
     }
     if (store.durable) store.rewrite(this.deferredEntries());
     else store.clear();
@@ -61,11 +62,11 @@ export class Topic {
 
   /** A deferred message waiting here carries its due time in `pri` (unused until a channel's heap takes it). */
   private *deferredEntries() {
-    for (const m of this.memQ) if (m.deferred > 0) yield { message: m, due: m.pri };
+    for (const m of this.queue.mem) if (m.deferred > 0) yield { message: m, due: m.pri };
   }
 
   get depth(): number {
-    return this.memQ.length + this.backend.depth();
+    return this.queue.depth;
   }
 
   newMessage(body: Uint8Array, now = Date.now()): Message {
@@ -77,7 +78,7 @@ export class Topic {
     if (this.exiting) throw new Error("exiting");
     this.messageCount++;
     this.messageBytes += m.body.length;
-    if (this.memQ.length === 0 && this.backend.depth() === 0 && this.canFanOut()) this.fanOut(m);
+    if (this.queue.isEmpty && this.canFanOut()) this.fanOut(m);
     else this.enqueue(m);
   }
 
@@ -105,10 +106,10 @@ export class Topic {
     // Deferred messages keep their timer only in memory (and the deferred store), never in the backend.
     if (m.deferred > 0) {
       m.pri = Date.now() + m.deferred;
-      if (this.deferredStore?.durable) this.deferredStore.add(m, m.pri);
-      this.memQ.push(m);
-    } else if (this.memQ.length < this.nsqd.opts.memQueueSize) this.memQ.push(m);
-    else putToBackend(this.backend, m);
+      const store = this.queue.deferredStore;
+      if (store?.durable) store.add(m, m.pri);
+      this.queue.mem.push(m);
+    } else this.queue.put(m);
   }
 
   private fanOut(m: Message): void {
@@ -143,19 +144,14 @@ export class Topic {
       this.draining = false;
       let n = 0;
       while (n < DRAIN_BATCH && this.canFanOut() && !this.exiting) {
-        let m = this.memQ.shift();
-        if (m === undefined) {
-          const read = this.backend.depth() > 0 ? this.backend.readNextWith(this.fromBackend) : null;
-          if (read === null) break;
-          if (read === undefined) continue;
-          m = read;
-        }
+        const m = this.queue.next();
+        if (m === undefined) break;
         try {
           this.fanOut(m);
         } catch (e) {
           this.nsqd.log.error(`TOPIC(${this.name}): failed to put msg(${m.id}) to channel - ${(e as Error).message}`);
         }
-        if (m.deferred > 0 && this.deferredStore?.durable) this.deferredStore.remove(m.id);
+        if (m.deferred > 0 && this.queue.deferredStore?.durable) this.queue.deferredStore.remove(m.id);
         n++;
       }
       this.scheduleDrain();
@@ -195,9 +191,7 @@ export class Topic {
   }
 
   empty(): void {
-    this.memQ.clear();
-    this.backend.empty();
-    this.deferredStore?.clear();
+    this.queue.empty();
   }
 
   exit(deleted: boolean): void {
@@ -205,24 +199,9 @@ export class Topic {
     for (const c of this.channels.values()) c.exit(deleted);
     if (deleted) {
       this.channels.clear();
-      this.empty();
-      this.backend.delete();
+      this.queue.delete();
       return;
     }
-    try {
-      this.deferredStore?.rewrite(this.deferredEntries());
-    } catch (e) {
-      this.nsqd.log.error(`TOPIC(${this.name}): failed to persist deferred messages - ${(e as Error).message}`);
-    }
-    for (const m of this.memQ.drain()) {
-      if (m.deferred > 0) continue;
-      try {
-        putToBackend(this.backend, m);
-      } catch (e) {
-        this.nsqd.log.error(`TOPIC(${this.name}): failed to write message to backend - ${(e as Error).message}`);
-        break;
-      }
-    }
-    this.backend.close();
+    this.queue.close(this.deferredEntries());
   }
 }
