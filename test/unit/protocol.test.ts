@@ -263,5 +263,10 @@ describe("names, numbers, IDs", () => {
     expect(Number((v >> 12n) & 1023n)).toBe(513);
     expect(Number(v >> 22n)).toBe(Math.floor(1_700_000_000_000 / 1.048576) - 1288834974288);
     expect(() => new GuidFactory(1024)).toThrow();
+    // the cached upper half follows the clock
+    for (const ms of [1_700_000_100_000, 1_800_000_000_000, 2_000_000_000_000]) {
+      const id = BigInt(`0x${g.next(ms)}`);
+      expect(Number(id >> 22n)).toBe(Math.floor(ms / 1.048576) - 1288834974288);
+    }
   });
 });

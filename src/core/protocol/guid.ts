@@ -15,9 +15,9 @@ export const MAX_NODE_ID = 1024;
 export class GuidFactory {
   private lastTs = -1;
   private sequence = 0;
-  /** The upper 32 bits change about once a second; their hex is kept rather than rebuilt per ID. */
+  /** The upper 32 bits change about once a second; their hex digits are kept rather than rebuilt per ID. */
   private hi = -1;
-  private hiHex = "";
+  private readonly hiCodes = new Array<number>(8).fill(48);
 
   constructor(private readonly nodeId: number) {
     if (!(nodeId >= 0 && nodeId < MAX_NODE_ID)) throw new RangeError(`node id ${nodeId} out of range [0,1024)`);
@@ -36,21 +36,20 @@ export class GuidFactory {
     const t = ts - TWEPOCH;
     // t fits in 42 bits; split the 64-bit value into two 32-bit halves without BigInt.
     const hi = Math.floor(t / 1024);
+    const c = this.hiCodes;
     if (hi !== this.hi) {
       this.hi = hi;
-      this.hiHex = hex8(hi);
+      for (let i = 0; i < 8; i++) c[i] = HEX_CODES[(hi >>> (28 - 4 * i)) & 15]!;
     }
     const lo = ((t % 1024) * 4194304 + this.nodeId * 4096 + this.sequence) >>> 0;
-    return this.hiHex + hex8(lo);
+    const h = HEX_CODES;
+    // one flat string: concatenating two halves would make a rope that is flattened again on first use
+    return String.fromCharCode(
+      c[0]!, c[1]!, c[2]!, c[3]!, c[4]!, c[5]!, c[6]!, c[7]!,
+      h[(lo >>> 28) & 15]!, h[(lo >>> 24) & 15]!, h[(lo >>> 20) & 15]!, h[(lo >>> 16) & 15]!,
+      h[(lo >>> 12) & 15]!, h[(lo >>> 8) & 15]!, h[(lo >>> 4) & 15]!, h[lo & 15]!,
+    );
   }
 }
 
 const HEX_CODES = Array.from("0123456789abcdef", (c) => c.charCodeAt(0));
-
-function hex8(v: number): string {
-  const h = HEX_CODES;
-  return String.fromCharCode(
-    h[(v >>> 28) & 15]!, h[(v >>> 24) & 15]!, h[(v >>> 20) & 15]!, h[(v >>> 16) & 15]!,
-    h[(v >>> 12) & 15]!, h[(v >>> 8) & 15]!, h[(v >>> 4) & 15]!, h[v & 15]!,
-  );
-}
