@@ -1,13 +1,15 @@
 /**
  * NSQ-style levelled logging on consola: `<prefix>YYYY/MM/DD HH:MM:SS.micro LEVEL: msg` on stderr,
  * as Go's `log.New(os.Stderr, prefix, Ldate|Ltime|Lmicroseconds)` with NSQ's `internal/lg` levels.
+ * It imports nothing that configures anything global: the client library uses it inside host programs.
  * @module
  */
 import { writeSync } from "node:fs";
-import { createConsola, type ConsolaReporter } from "consola/core";
-import { LOG_LEVELS, type LogLevel } from "./options.ts";
+import { type ConsolaReporter, createConsola, type LogType } from "consola/core";
 
-export type { LogLevel };
+/** NSQ's `--log-level` values, least severe first. */
+export const LOG_LEVELS = ["debug", "info", "warn", "error", "fatal"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** NSQ's level names as printed (`lg.LogLevel.String()`). */
 const LABEL: Record<LogLevel, string> = {
@@ -19,6 +21,12 @@ const LABEL: Record<LogLevel, string> = {
 };
 
 const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3, fatal: 4 };
+
+/**
+ * consola's level for each of NSQ's: consola filters and dispatches. It has one level for error and fatal
+ * (0), so `--log-level=fatal` alone also silences `error` here.
+ */
+const CONSOLA_LEVEL: Record<LogLevel, number> = { debug: 4, info: 3, warn: 1, error: 0, fatal: 0 };
 
 export interface Logger {
   /** True when `level` would be written; guard hot-path messages that cost something to build. */
@@ -56,13 +64,14 @@ export function createLogger(o: LoggerOptions = {}): Logger {
   const reporter: ConsolaReporter = {
     log: (obj) => write(`${prefix}${timestamp(now())} ${LABEL[obj.type as LogLevel]}: ${obj.args[0]}\n`),
   };
-  // consola's own level is wide open: it cannot tell "error" from "fatal", so filtering happens above it.
   // No throttling: repeated identical lines are real events for a daemon.
-  const consola = createConsola({ level: Number.POSITIVE_INFINITY, throttle: 0, reporters: [reporter] });
+  const consola = createConsola({ throttle: 0, reporters: [reporter] });
   const logger = { enabled: (level: LogLevel) => RANK[level] >= min } as Logger;
   const bind = () => {
+    consola.level = CONSOLA_LEVEL[LOG_LEVELS[min]!];
     for (const level of LOG_LEVELS) {
-      logger[level] = RANK[level] >= min ? (msg: string) => consola[level](msg) : () => {};
+      // a disabled level is a no-op function, so a hot path pays one call and builds no arguments object
+      logger[level] = RANK[level] >= min ? consola[level as LogType].bind(consola) : () => {};
     }
   };
   logger.setLevel = (level) => {

@@ -13,6 +13,7 @@
 import { z } from "zod/mini";
 import en from "zod/v4/locales/en.js";
 import { formatDuration, parseDuration } from "./duration.ts";
+import { LOG_LEVELS, type LogLevel } from "./log.ts";
 
 /** Go's usage type word (`flag.UnquoteUsage`); `""` for booleans. */
 export type TypeName = "" | "string" | "int" | "duration" | "value";
@@ -329,8 +330,7 @@ export function parseFloatGo(raw: string): number {
 }
 
 /** NSQ's `--log-level` values, least to most severe. */
-export const LOG_LEVELS = ["debug", "info", "warn", "error", "fatal"] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export { LOG_LEVELS, type LogLevel };
 
 /** `--log-level`, `--log-prefix` and the deprecated `--verbose`, shared by nsqd, nsqlookupd and nsqadmin. */
 export function logFlags(program: string) {

@@ -57,4 +57,11 @@ describe("logger", () => {
     for (let i = 0; i < 20; i++) log.info("same");
     expect(lines).toHaveLength(20);
   });
+
+  test("importing the client library leaves the host program's zod configuration alone", () => {
+    const client = new URL("../../src/core/client/index.ts", import.meta.url).pathname;
+    const script = `await import(${JSON.stringify(client)}); const { z } = await import("zod/mini"); console.log(typeof z.config().localeError);`;
+    const r = Bun.spawnSync([process.execPath, "-e", script], { cwd: new URL("../..", import.meta.url).pathname });
+    expect(r.stdout.toString().trim()).toBe("undefined");
+  });
 });
