@@ -12,7 +12,8 @@ const TARGETS = ["linux-x64", "linux-arm64", "darwin-arm64", "darwin-x64"] as co
 const ROOT = join(import.meta.dir, "..");
 
 const { values } = parseArgs({ options: { target: { type: "string" } } });
-const target = values.target;
+// `npm run build --target=x` hands the flag to npm, which passes it on as npm_config_target
+const target = values.target ?? process.env.npm_config_target;
 if (target !== undefined && target !== "all" && !(TARGETS as readonly string[]).includes(target)) {
   console.error(`unknown --target ${target}; use one of ${TARGETS.join(", ")} or all`);
   process.exit(2);
@@ -24,9 +25,11 @@ const builds: [string | undefined, string][] =
     : (target === "all" ? TARGETS : [target]).map((t) => [`bun-${t}`, `dist/nsq-${t}`]);
 
 // With --splitting the build also writes a source map per chunk beside the executable, named by content hash.
-// The executable embeds its source maps, so drop the previous build's instead of letting them pile up.
+// The executable embeds its source maps, so dist/ keeps only executables.
 const DIST = join(ROOT, "dist");
-if (existsSync(DIST)) for (const f of readdirSync(DIST)) if (f.endsWith(".js.map")) rmSync(join(DIST, f), { force: true });
+function removeSourceMaps(): void {
+  if (existsSync(DIST)) for (const f of readdirSync(DIST)) if (f.endsWith(".map")) rmSync(join(DIST, f), { force: true });
+}
 
 const FLAGS = [
   "--compile",
@@ -102,6 +105,7 @@ try {
   const order = await recordStartupOrder(tmp);
   for (const [bunTarget, outfile] of builds) {
     build(outfile, [...(order ? [`--bytecode-order=${order}`] : []), ...(bunTarget ? [`--target=${bunTarget}`] : [])]);
+    removeSourceMaps();
     const mb = (statSync(join(ROOT, outfile)).size / 2 ** 20).toFixed(1);
     console.log(`${outfile}: ${mb} MiB`);
   }
