@@ -33,7 +33,8 @@ export interface BenchNsqd {
 /** nsqd as its own process on random loopback ports, once its TCP port accepts connections. */
 export async function spawnNsqd(flags: string[], opts: { http?: boolean } = {}): Promise<BenchNsqd> {
   const dataPath = mkdtempSync(join(tmpdir(), "nsq-bench-"));
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  // below the kernel's ephemeral range (32768+), where the load's own client sockets would collide
+  const port = 10000 + 2 * Math.floor(Math.random() * 10000);
   const httpPort = opts.http ? port + 1 : 0;
   const http = opts.http ? `--http-address=127.0.0.1:${httpPort}` : "--http-address=";
   const proc = Bun.spawn(
