@@ -191,3 +191,24 @@ test("a DPUB waiting in a topic with no channel keeps its original due time acro
   expect(at - t0).toBeLessThan(3500);
   w.close();
 }, 30_000);
+
+test("kill -9 with messages in flight in durable mode: they come back after a restart, when they would have timed out", async () => {
+  const data = tmpDir();
+  dirs.push(data);
+  const flags = [`--data-path=${data}`, "--mem-queue-size=0", "--msg-timeout=1s"];
+  const first = await start(flags);
+  const consumer = await Wire.connect(first.port);
+  expect(await consumer.sub("t", "ch")).toBe("OK");
+  consumer.send(Command.rdy(10));
+  // delivered straight to the waiting consumer: in NSQ these live only in memory once in flight
+  const producer = await Wire.connect(first.port);
+  for (let i = 0; i < 5; i++) expect(await producer.pub("t", `held-${i}`)).toBe("OK");
+  const held: string[] = [];
+  for (let i = 0; i < 5; i++) held.push((await consumer.message()).text);
+  expect(held.sort()).toEqual(["held-0", "held-1", "held-2", "held-3", "held-4"]);
+  first.proc.kill("SIGKILL");
+  await first.proc.exited;
+
+  const second = await start(flags);
+  expect((await drainAll(second.port, "t", 2500)).sort()).toEqual(held);
+});

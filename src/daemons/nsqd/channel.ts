@@ -2,6 +2,7 @@ import { PQueue } from "../../core/pqueue.ts";
 import { e2eQuantile, type Quantile } from "../../core/quantile.ts";
 import { isEphemeral } from "../../core/protocol/names.ts";
 import type { Client } from "./client.ts";
+import type { DeferredStore } from "./deferred-store.ts";
 import { Message } from "./message.ts";
 import { MessageQueue } from "./message-queue.ts";
 import type { NSQD } from "./nsqd.ts";
@@ -18,6 +19,8 @@ export class Channel {
   exiting = false;
   readonly clients = new Map<number, Client>();
   readonly queue: MessageQueue;
+  /** The deferred store in durable mode, where in-flight messages are logged too (see logInFlight). */
+  private readonly inFlightLog: DeferredStore | null;
   readonly inFlight = new Map<string, Message>();
   readonly inFlightPQ = new PQueue<Message>();
   readonly deferred = new Map<string, Message>();
@@ -47,6 +50,7 @@ export class Channel {
       topic.name,
     );
     this.e2e = e2eQuantile(nsqd.opts);
+    this.inFlightLog = this.queue.deferredStore?.durable ? this.queue.deferredStore : null;
     this.loadDeferred();
   }
 
@@ -68,6 +72,27 @@ export class Channel {
 
   private *deferredEntries() {
     for (const m of this.deferred.values()) yield { message: m, due: m.pri };
+  }
+
+  /** What the durable store holds while running: deferred and in-flight messages. */
+  private *storedEntries() {
+    yield* this.deferredEntries();
+    if (this.inFlightLog !== null) for (const m of this.inFlight.values()) yield { message: m, due: m.pri };
+  }
+
+  /**
+   * In durable mode a message in flight lives only in memory (its disk queue has moved past it), so a crash
+   * would lose it where NSQ loses it too. It is logged in the deferred store with its timeout as due time
+   * instead: after a crash it comes back when it would have timed out. The entry goes on FIN, or once the
+   * message is queued again.
+   */
+  private logInFlight(m: Message): void {
+    try {
+      this.inFlightLog!.add(m, m.pri, false);
+    } catch (e) {
+      this.nsqd.setHealth(e as Error);
+      this.nsqd.log.error(`CHANNEL(${this.name}): failed to log in-flight ${m.id} - ${(e as Error).message}`);
+    }
   }
 
   get depth(): number {
@@ -118,6 +143,7 @@ export class Channel {
     m.pri = now + client.msgTimeout;
     this.inFlight.set(m.id, m);
     this.inFlightPQ.push(m);
+    if (this.inFlightLog !== null) this.logInFlight(m);
     client.sendMessage(m);
   }
 
@@ -150,6 +176,7 @@ export class Channel {
 
   finish(client: Client, id: string): void {
     const m = this.popInFlight(client, id);
+    this.inFlightLog?.remove(id);
     this.e2e?.insert(m.timestamp);
   }
 
@@ -161,6 +188,7 @@ export class Channel {
       return;
     }
     this.enqueue(m);
+    this.inFlightLog?.remove(id);
     this.pump();
   }
 
@@ -194,7 +222,7 @@ export class Channel {
       const owner = m.owner;
       m.owner = null;
       owner?.timedOut();
-      this.requeueSafely(m);
+      if (this.requeueSafely(m)) this.inFlightLog?.remove(m.id);
     }
     const store = this.queue.deferredStore?.durable ? this.queue.deferredStore : null;
     for (let m = this.deferredPQ.peek(); m !== undefined && m.pri <= now; m = this.deferredPQ.peek()) {
@@ -205,18 +233,21 @@ export class Channel {
       // after the queue has it: a crash in between doubles the message rather than losing it
       store?.remove(m.id);
     }
-    if (store !== null && store.deadCount > 1000 && store.deadCount > 2 * this.deferred.size) {
-      store.rewrite(this.deferredEntries());
+    if (store !== null && store.deadCount > 1000 && store.deadCount > 2 * (this.deferred.size + this.inFlight.size)) {
+      store.rewrite(this.storedEntries());
     }
     if (dirty) this.pump();
     return dirty;
   }
 
-  private requeueSafely(m: Message): void {
+  /** False when the queue could not take it back (the message then survives only in the durable log). */
+  private requeueSafely(m: Message): boolean {
     try {
       this.enqueue(m);
+      return true;
     } catch (e) {
       this.nsqd.log.error(`CHANNEL(${this.name}): failed to requeue ${m.id} - ${(e as Error).message}`);
+      return false;
     }
   }
 

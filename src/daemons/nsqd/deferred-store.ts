@@ -28,6 +28,8 @@ export class DeferredStore {
   private len = 0;
   private flushQueued = false;
   private dead = 0;
+  /** An entry that wants an fsync was appended since the last flush. */
+  private syncWanted = false;
 
   /** The last failed write; while set, `add` throws so the publisher hears of it. */
   error: Error | null = null;
@@ -67,11 +69,17 @@ export class DeferredStore {
     return [...live.values()];
   }
 
-  add(m: MessageFields, due: number): void {
+  /**
+   * `sync: false` (an in-flight message's entry) is written before the publisher hears OK like the others,
+   * which survives the process, but without an fsync of its own: an OS crash may lose it, as it may lose
+   * the disk queue's last `--sync-every` writes.
+   */
+  add(m: MessageFields, due: number, sync = true): void {
     if (this.error !== null) {
       this.flush();
       if (this.error !== null) throw this.error;
     }
+    if (sync) this.syncWanted = true;
     this.append(ADD, due, MSG_HEADER_LENGTH + m.body.length, (at) => {
       writeMessageHeader(this.buf, this.view, at, m);
       this.buf.set(m.body, at + MSG_HEADER_LENGTH);
@@ -124,14 +132,18 @@ export class DeferredStore {
     } catch {}
   }
 
-  /** Writes what is buffered (before the publisher hears OK) and fsyncs; a failure keeps the bytes for a retry. */
+  /**
+   * Writes what is buffered (before the publisher hears OK) and fsyncs when an entry asked for it; a failure
+   * keeps the bytes for a retry.
+   */
   flush(): void {
     this.flushQueued = false;
     if (this.len === 0) return;
     try {
       if (this.fd < 0) this.fd = openSync(this.path, "a", 0o600);
       this.flushTo(this.fd);
-      fsyncSync(this.fd);
+      if (this.syncWanted) fsyncSync(this.fd);
+      this.syncWanted = false;
       this.error = null;
     } catch (e) {
       this.error = e as Error;
