@@ -59,7 +59,7 @@ export interface LoggerOptions {
 export function createLogger(o: LoggerOptions = {}): Logger {
   let min = RANK[o.level ?? "info"];
   const prefix = o.prefix ?? "";
-  const write = o.write ?? ((line: string) => writeSync(2, line));
+  const write = o.write ?? writeStderr;
   const now = o.now ?? (() => performance.timeOrigin + performance.now());
   const reporter: ConsolaReporter = {
     log: (obj) => write(`${prefix}${timestamp(now())} ${LABEL[obj.type as LogLevel]}: ${obj.args[0]}\n`),
@@ -80,6 +80,16 @@ export function createLogger(o: LoggerOptions = {}): Logger {
   };
   bind();
   return logger;
+}
+
+/**
+ * A reader of stderr that went away must not turn a clean shutdown into a failed one (nsqd persists its
+ * queues on the way out, and logs while doing so): a line that cannot be written is dropped.
+ */
+function writeStderr(line: string): void {
+  try {
+    writeSync(2, line);
+  } catch {}
 }
 
 /** Go's log date/time with microseconds, local time: `2006/01/02 15:04:05.000000`. */
