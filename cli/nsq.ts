@@ -30,7 +30,7 @@ const COMMANDS: Record<string, Command> = {
   },
   admin: {
     program: "nsqadmin",
-    description: "web UI to view aggregated cluster stats and perform administrative tasks (not built yet: exits with an error)",
+    description: "web UI to view aggregated cluster stats and perform administrative tasks",
     load: () => import("./commands/admin.ts"),
   },
   tail: {

@@ -65,12 +65,6 @@ export async function runDaemon(log: Logger, create: () => Daemon): Promise<void
   }
 }
 
-/** For subcommands whose engine is not built yet: say so and fail, after their flags were checked. */
-export function notImplemented(command: string): never {
-  writeSync(2, `nsq ${command}: not implemented yet\n`);
-  process.exit(1);
-}
-
 /** For tools: the first SIGINT/SIGTERM aborts the returned signal (a clean stop); a second one exits at once. */
 export function onSignals(log: Logger, signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM"]): AbortSignal {
   const ac = new AbortController();

@@ -83,4 +83,30 @@ describe("dist/nsq", () => {
     proc.kill("SIGTERM");
     expect(await proc.exited).toBe(0);
   });
+
+  test("nsqadmin serves its pages and the assets embedded in the binary", async () => {
+    const proc = Bun.spawn([join(dir, "nsqadmin"), "--http-address=127.0.0.1:0", "--nsqd-http-address=127.0.0.1:1"], {
+      cwd: dir,
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    const reader = proc.stderr.getReader();
+    let text = "";
+    let m: RegExpExecArray | null = null;
+    while ((m = /HTTP: listening on 127\.0\.0\.1:(\d+)/.exec(text)) === null) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`nsqadmin exited early:\n${text}`);
+      text += new TextDecoder().decode(value);
+    }
+    const base = `http://127.0.0.1:${m[1]}`;
+    const uplot = await fetch(`${base}/static/uPlot.iife.min.js`);
+    expect(uplot.headers.get("content-type")).toStartWith("text/javascript");
+    expect(await uplot.text()).toContain("uPlot");
+    expect((await fetch(`${base}/static/app.css`)).status).toBe(200);
+    const page = await fetch(`${base}/`);
+    expect(page.status).toBe(502);
+    expect(await page.text()).toContain("nsqd at 127.0.0.1:1 unreachable: connection refused");
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toBe(0);
+  });
 });

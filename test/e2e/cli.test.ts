@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NSQ_VERSION, VERSION } from "../../src/core/version.ts";
 import { connectV1, PEER, V1 } from "../helpers/lookupd.ts";
-import { PROGRAMS, spawnLookupd, spawnNsqd } from "../helpers/spawn.ts";
+import { PROGRAMS, spawnAdmin, spawnLookupd, spawnNsqd } from "../helpers/spawn.ts";
 
 const CLI = join(import.meta.dir, "../../cli/nsq.ts");
 const dir = mkdtempSync(join(tmpdir(), "nsq-cli-"));
@@ -109,9 +109,33 @@ describe.concurrent("nsq", () => {
     expect(r).toEqual({ stdout: "", stderr: "to_nsq: --topic required\n", code: 1 });
   });
 
-  test("admin is not built yet: says so and exits 1", async () => {
-    const r = await nsq(["admin", "--lookupd-http-address=127.0.0.1:4161"]);
-    expect(r).toEqual({ stdout: "", stderr: "nsq admin: not implemented yet\n", code: 1 });
+  test("admin: exactly one of --lookupd-http-address and --nsqd-http-address, as NSQ says", async () => {
+    expect(await nsq(["admin"])).toEqual({ stdout: "", stderr: "nsqadmin: --nsqd-http-address or --lookupd-http-address required\n", code: 1 });
+    const both = await nsq(["admin", "--lookupd-http-address=127.0.0.1:4161", "--nsqd-http-address=127.0.0.1:4151"]);
+    expect(both).toEqual({ stdout: "", stderr: "nsqadmin: use --nsqd-http-address or --lookupd-http-address not both\n", code: 1 });
+  });
+});
+
+describe("nsq admin process", () => {
+  test("serves its pages and API over the lookupds it is given, stops on SIGTERM", async () => {
+    const lookupd = await spawnLookupd([]);
+    const admin = await spawnAdmin([`--lookupd-http-address=127.0.0.1:${lookupd.httpPort}`, "--lookupd-http-address=127.0.0.1:1", "--base-path=/ops"]);
+    try {
+      const base = `http://127.0.0.1:${admin.httpPort}/ops`;
+      expect(await (await fetch(`${base}/ping`)).text()).toBe("OK");
+      const topics = (await (await fetch(`${base}/api/topics`)).json()) as { topics: string[]; message: string };
+      expect(topics.topics).toEqual([]);
+      expect(topics.message).toStartWith("WARNING: GET http://127.0.0.1:1/topics - connection refused");
+      const page = await (await fetch(`${base}/nodes`)).text();
+      expect(page).toContain('href="/ops/static/app.css"');
+      expect(page).toContain("nsqlookupd at 127.0.0.1:1 unreachable: connection refused");
+    } finally {
+      admin.proc.kill("SIGTERM");
+      lookupd.proc.kill("SIGTERM");
+      expect(await admin.proc.exited).toBe(0);
+      await lookupd.proc.exited;
+    }
+    expect(admin.stderr()).toMatch(/^\[nsqadmin\] \d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d\.\d{6} INFO: nsqadmin v1\.3\.0/);
   });
 });
 

@@ -64,3 +64,9 @@ export function spawnLookupd(args: string[], timeoutMs = 10_000): Promise<Spawne
 export function spawnNsqdWithHttp(args: string[], timeoutMs = 10_000): Promise<Spawned> {
   return spawnDaemon("nsqd", ["--tcp-address=127.0.0.1:0", "--http-address=127.0.0.1:0", ...args], ["TCP", "HTTP"], timeoutMs);
 }
+
+/** `nsq admin` with HTTP on 127.0.0.1:0 (it has no TCP listener: `port` is 0). */
+export async function spawnAdmin(args: string[], timeoutMs = 10_000): Promise<Spawned> {
+  const p = await spawnDaemon("admin", ["--http-address=127.0.0.1:0", ...args], ["HTTP"], timeoutMs);
+  return { ...p, port: 0, httpPort: p.port };
+}

@@ -55,7 +55,8 @@ describe("queries over many nsqlookupd", () => {
     expect(await getLookupdTopicProducers("t1", [l1, l2], opts)).toEqual({ value: [a, b, c], errors: [] });
     const nodes = await getLookupdProducers([l1, l2], opts);
     expect(nodes.value.map((p) => p.hostname)).toEqual(["a", "b", "c"]);
-    expect(nodes.value[2]!.topics).toEqual(["t3", "t2"]);
+    expect(nodes.value[2]!.topics).toEqual([{ topic: "t2", tombstoned: false }, { topic: "t3", tombstoned: false }]);
+    expect(nodes.value[1]!.remote_addresses).toEqual([`${l1}/${b.remote_address}`, `${l2}/other`]);
   });
 
   test("one lookupd down: the others' answer, with its error", async () => {

@@ -146,3 +146,34 @@ export interface StatsResponse {
   /** Clients that published over TCP; null with `include_clients=false` or when there are none. */
   producers: ClientStats[] | null;
 }
+
+/** A topic of a {@link ClusterNode}. */
+export interface NodeTopic {
+  topic: string;
+  tombstoned: boolean;
+}
+
+/**
+ * An nsqd as nsqadmin's `/api/nodes` lists it (NSQ clusterinfo.Producer): from lookupd's `/nodes`, or from the
+ * nsqd's own `/info` and `/stats` when nsqadmin is given `--nsqd-http-address`.
+ */
+export interface ClusterNode extends Producer {
+  /** `<lookupd addr>/<remote_address>` for every lookupd that lists this nsqd; null without lookupd. */
+  remote_addresses: string[] | null;
+  /** Sorted by name; null when it has none. */
+  topics: NodeTopic[] | null;
+  /** Its version is below the newest one in the cluster. */
+  out_of_date: boolean;
+}
+
+/** nsqd `GET /info`. */
+export interface NsqdInfo {
+  version: string;
+  broadcast_address: string;
+  hostname: string;
+  http_port: number;
+  tcp_port: number;
+  start_time: number;
+  topology_zone?: string;
+  topology_region?: string;
+}

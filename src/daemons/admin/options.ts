@@ -61,8 +61,11 @@ export const adminSpec = defineOptions(
     if (o.nsqdHttpAddress.length > 0 && o.lookupdHttpAddress.length > 0) {
       throw new OptionsError("use --nsqd-http-address or --lookupd-http-address not both");
     }
-    if ((o.httpClientTlsCert === "") !== (o.httpClientTlsKey === "")) {
-      throw new OptionsError("--http-client-tls-cert and --http-client-tls-key must both be provided");
+    if (o.httpClientTlsCert !== "" && o.httpClientTlsKey === "") {
+      throw new OptionsError("--http-client-tls-key must be specified with --http-client-tls-cert");
+    }
+    if (o.httpClientTlsKey !== "" && o.httpClientTlsCert === "") {
+      throw new OptionsError("--http-client-tls-cert must be specified with --http-client-tls-key");
     }
     return o;
   },
