@@ -1,4 +1,4 @@
-import type { Server } from "bun";
+import type { Server, TLSOptions } from "bun";
 import { formatAddress, type ListenAddress, listenError, removeStaleSocket } from "./net.ts";
 
 /** An HTTP listener of one of NSQ's daemons. */
@@ -17,6 +17,8 @@ export interface HttpServerOptions {
   /** The answer to an exception that escaped `fetch`. */
   error: (err: Error) => Response;
   maxRequestBodySize?: number;
+  /** Serve HTTPS with these. */
+  tls?: TLSOptions;
 }
 
 /**
@@ -26,7 +28,7 @@ export interface HttpServerOptions {
  * @example const s = serveHttp(parseListenAddress("127.0.0.1:0"), { fetch: app.fetch, error: () => new Response(null, { status: 500 }) });
  */
 export function serveHttp(addr: ListenAddress, o: HttpServerOptions): HttpServer {
-  const common = { development: false, fetch: o.fetch, error: o.error, maxRequestBodySize: o.maxRequestBodySize };
+  const common = { development: false, fetch: o.fetch, error: o.error, maxRequestBodySize: o.maxRequestBodySize, tls: o.tls };
   const where = "unix" in addr ? addr.unix : formatAddress(addr.hostname || "0.0.0.0", addr.port);
   let server: Server<undefined>;
   try {

@@ -1,4 +1,4 @@
-import type { Socket, SocketHandler, TCPSocketListener, UnixSocketListener } from "bun";
+import type { Socket, SocketHandler, TCPSocketListener, TLSOptions, UnixSocketListener } from "bun";
 import { BusyPoll } from "./busy-poll.ts";
 import type { Logger } from "./log.ts";
 import { formatAddress, type ListenAddress, listenError, removeStaleSocket } from "./net.ts";
@@ -12,11 +12,29 @@ export interface Connection {
   onDrain(): void;
   /** The socket closed (by either side). */
   onClose(): void;
+  /** The TLS handshake after {@link upgradeTls} ended; `err` says why it failed or what it doubts. */
+  onHandshake?(ok: boolean, err: Error | null): void;
 }
 
 export interface SocketData {
   conn?: Connection;
   magic?: Uint8Array;
+  /** The listener's handlers, which serve the connection's TLS socket too. */
+  handlers: SocketHandler<SocketData>;
+}
+
+/** TLS settings of a server-side upgrade; `minVersion` takes Go's tls.VersionTLS1x numbers (0x0301…). */
+export type ServerTlsOptions = TLSOptions & { minVersion?: number };
+
+/**
+ * Upgrades an accepted connection to TLS in the middle of its stream (NSQ's IDENTIFY `tls_v1`). The
+ * returned socket is the connection's from now on: events of the plain one, which go on seeing the
+ * ciphertext, are ignored once `conn.socket` is the new one; the handshake's end reaches `onHandshake`.
+ * Write nothing to the new socket before the handshake: Bun drops it.
+ */
+export function upgradeTls(socket: Socket<SocketData>, tls: ServerTlsOptions): Socket<SocketData> {
+  const [, secure] = socket.upgradeTLS<SocketData>({ data: socket.data, tls, socket: socket.data.handlers });
+  return secure;
 }
 
 /** A protocol the listener serves: connections that open with `magic` are handed to `accept`. */
@@ -58,7 +76,9 @@ export function listenTcp(addr: ListenAddress, o: ListenOptions): TcpListener {
   const poll = o.busyPollMs ? new BusyPoll(o.busyPollMs) : null;
   const socket: SocketHandler<SocketData> = {
     open(s) {
-      s.data = {};
+      // an upgraded connection's TLS socket opens with the connection's data already
+      if (s.data !== undefined) return;
+      s.data = { handlers: socket };
       log.info(`TCP: new client(${remoteAddress(s)})`);
     },
     data(s, chunk) {
@@ -97,6 +117,10 @@ export function listenTcp(addr: ListenAddress, o: ListenOptions): TcpListener {
     close(s) {
       const c = s.data.conn;
       if (c !== undefined && c.socket === s) c.onClose();
+    },
+    handshake(s, ok, err) {
+      const c = s.data.conn;
+      if (c !== undefined && c.socket === s) c.onHandshake?.(ok, err);
     },
     error(s, err) {
       log.error(`client(${remoteAddress(s)}) socket error - ${err.message}`);

@@ -29,7 +29,7 @@ export interface TestNsqd {
 /** An in-process nsqd on 127.0.0.1:0 with its own data directory (nsq's mustStartNSQD). */
 export async function startNsqd(over: Partial<NsqdOptions> = {}, diskFs?: DiskQueueFs): Promise<TestNsqd> {
   const dataPath = over.dataPath ?? tmpDir();
-  const opts = { ...nsqdDefaults(), tcpAddress: "127.0.0.1:0", httpAddress: "127.0.0.1:0", ...over, dataPath };
+  const opts = { ...nsqdDefaults(), tcpAddress: "127.0.0.1:0", httpAddress: "127.0.0.1:0", httpsAddress: "127.0.0.1:0", ...over, dataPath };
   const logs: string[] = [];
   const nsqd = new NSQD(opts, createLogger({ level: "debug", prefix: "[nsqd] ", write: (l) => logs.push(l) }), diskFs);
   await nsqd.main();
@@ -83,7 +83,7 @@ export class Wire {
       hostname: "127.0.0.1",
       port,
       socket: {
-        data: (_s, chunk) => w.decoder.push(chunk),
+        data: (_s, chunk) => void w.decoder.push(chunk),
         close: () => w.onClose(),
         error: () => w.onClose(),
         connectError: () => w.onClose(),

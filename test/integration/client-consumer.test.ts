@@ -260,7 +260,7 @@ describe("Consumer", () => {
   });
 
   test("TLS, snappy and deflate declined by nsqd fail the connect clearly", async () => {
-    const d = await nsqd();
+    const d = await nsqd({ snappy: false, deflate: false });
     for (const opt of [{ tlsV1: true }, { snappy: true }, { deflate: true }]) {
       const { c } = consumer("t", "ch", opt);
       c.addHandler(() => {});

@@ -120,7 +120,7 @@ describe("Producer", () => {
   });
 
   test("TLS, snappy and deflate declined by nsqd fail clearly; a secret nsqd does not ask for is not sent", async () => {
-    const d = await nsqd();
+    const d = await nsqd({ snappy: false, deflate: false });
     const addr = `127.0.0.1:${d.port}`;
     for (const [opt, what] of [
       [{ tlsV1: true }, "tls_v1"],

@@ -30,7 +30,7 @@ describe("delivery is batched per read, not per message", () => {
     const decoder = new FrameDecoder((type, data) => {
       if (type === FrameType.Message) ids.push(new TextDecoder().decode(data.subarray(10, 26)));
     });
-    const s = await Bun.connect({ hostname: "127.0.0.1", port: d.port, socket: { data: (_s, chunk) => decoder.push(chunk) } });
+    const s = await Bun.connect({ hostname: "127.0.0.1", port: d.port, socket: { data: (_s, chunk) => void decoder.push(chunk) } });
     defer(() => s.end());
     s.write(Buffer.concat([MAGIC_V2, Command.sub("t", "c"), Command.rdy(100)]));
     await until(() => ids.length === 100, "the first RDY window");
@@ -49,7 +49,7 @@ describe("delivery is batched per read, not per message", () => {
     const decoder = new FrameDecoder((type) => {
       if (type === FrameType.Message) got.push(1);
     });
-    const s = await Bun.connect({ hostname: "127.0.0.1", port: d.port, socket: { data: (_s, chunk) => decoder.push(chunk) } });
+    const s = await Bun.connect({ hostname: "127.0.0.1", port: d.port, socket: { data: (_s, chunk) => void decoder.push(chunk) } });
     defer(() => s.end());
     s.write(Buffer.concat([MAGIC_V2, Command.sub("t", "c"), Command.rdy(1000)]));
     await until(() => d.nsqd.topics.get("t")!.channels.get("c")!.clients.size === 1, "subscribed");

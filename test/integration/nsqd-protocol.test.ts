@@ -90,8 +90,8 @@ describe("connection start", () => {
 });
 
 describe("IDENTIFY", () => {
-  test("answers OK, or the negotiation JSON with the client's effective settings", async () => {
-    const d = await nsqd({ maxDeflateLevel: 5 });
+  test("answers OK, or the negotiation JSON with the client's effective settings (--snappy=false, no TLS: declined)", async () => {
+    const d = await nsqd({ maxDeflateLevel: 5, snappy: false });
     const w = await connect(d);
     expect(await w.identify({ client_id: "c" })).toBe("OK");
     const w2 = await connect(d);
@@ -662,12 +662,7 @@ describe("ephemeral topics and channels, metadata, lifecycle", () => {
   });
 });
 
-describe("refusing what is not built", () => {
-  test("auth and TLS flags stop the start instead of being ignored", async () => {
-    await expect(startNsqd({ authHttpAddress: ["127.0.0.1:1"] })).rejects.toThrow("AUTH is not supported yet");
-    await expect(startNsqd({ tlsCert: "/x.pem", tlsKey: "/x.key" })).rejects.toThrow("TLS is not supported yet");
-  });
-
+describe("unix sockets", () => {
   test("a stale unix socket file is replaced; a regular file at the path is left alone", async () => {
     const path = join(require("node:os").tmpdir(), `nsqd-stale-${process.pid}-${Date.now()}.sock`);
     // a socket file whose process is gone, as a crash leaves it

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { applyOptions, defaultConfig, NsqError, resolveConfig, setOption } from "../../src/core/client/index.ts";
 
 describe("client config", () => {
-  test("go-nsq's defaults", () => {
+  test("go-nsq's defaults, but a sub-second low_rdy_idle_timeout", () => {
     const c = defaultConfig();
     expect(c).toMatchObject({
       dialTimeout: 1000,
@@ -16,7 +16,7 @@ describe("client config", () => {
       maxBackoffDuration: 120_000,
       backoffMultiplier: 1000,
       maxAttempts: 5,
-      lowRdyIdleTimeout: 10_000,
+      lowRdyIdleTimeout: 100, // go-nsq: 10s (src/core/client/rdy.ts says why)
       lowRdyTimeout: 30_000,
       rdyRedistributeInterval: 5000,
       heartbeatInterval: 30_000,

@@ -21,7 +21,7 @@ export interface TlsSettings {
 }
 
 /**
- * Client configuration, go-nsq's `Config` with the same defaults. Durations are milliseconds.
+ * Client configuration, go-nsq's `Config` with the same defaults but one (`lowRdyIdleTimeout`). Durations are milliseconds.
  * Set fields directly, or by go-nsq option name with {@link setOption} (what `--consumer-opt` and
  * `--producer-opt` do).
  */
@@ -49,11 +49,15 @@ export interface ClientConfig {
   backoffMultiplier: number;
   /** Messages delivered more often than this are finished without calling the handler; 0 = no limit (`max_attempts`, 5). */
   maxAttempts: number;
-  /** A connection idle this long gives its RDY back when RDY is redistributed (`low_rdy_idle_timeout`, 10s). */
+  /**
+   * When connections outnumber max-in-flight (or in backoff), a connection that has received nothing for this
+   * long (or four round trips to its nsqd, if longer) passes its RDY on (`low_rdy_idle_timeout`; 100ms here,
+   * go-nsq's 10s is what makes a message on an idle nsqd wait 15–25 s there).
+   */
   lowRdyIdleTimeout: number;
-  /** A connection holding RDY this long gives it back when RDY is redistributed (`low_rdy_timeout`, 30s). */
+  /** ... and one that has held RDY this long passes it on when it answers a message (`low_rdy_timeout`, 30s). */
   lowRdyTimeout: number;
-  /** How often RDY is redistributed when connections outnumber max-in-flight or during backoff (`rdy_redistribute_interval`, 5s). */
+  /** Accepted for go-nsq compatibility, no effect: RDY moves when connections go idle, not on a timer (`rdy_redistribute_interval`). */
   rdyRedistributeInterval: number;
   /** Sent in IDENTIFY (default: short hostname, hostname, `nsq.ts/<version>`). */
   clientId: string;
@@ -88,7 +92,7 @@ const S = 1000;
 const M = 60 * S;
 
 /**
- * A fresh configuration with go-nsq's defaults.
+ * A fresh configuration with go-nsq's defaults (but `lowRdyIdleTimeout`, see there).
  * @example
  * const cfg = defaultConfig();
  * cfg.maxInFlight = 200;
@@ -108,7 +112,7 @@ export function defaultConfig(): ClientConfig {
     maxBackoffDuration: 2 * M,
     backoffMultiplier: 1 * S,
     maxAttempts: 5,
-    lowRdyIdleTimeout: 10 * S,
+    lowRdyIdleTimeout: 100,
     lowRdyTimeout: 30 * S,
     rdyRedistributeInterval: 5 * S,
     clientId: host.split(".")[0] ?? host,

@@ -1,12 +1,14 @@
 import type { Socket, SocketHandler } from "bun";
+import { type Codec, loadCodec } from "../codec/index.ts";
 import type { Logger } from "../log.ts";
 import { parseListenAddress } from "../net.ts";
-import { ByteWriter } from "../protocol/bytes.ts";
+import type { ByteWriter } from "../protocol/bytes.ts";
 import { Command, writeCommand } from "../protocol/commands.ts";
 import { FrameDecoder, FrameType, MAGIC_V2 } from "../protocol/frame.ts";
 import { decodeMessage } from "../protocol/message.ts";
+import { Transport, type TransportSocket } from "../transport.ts";
 import type { ClientConfig } from "./config.ts";
-import { NsqError } from "./errors.ts";
+import { dialError, NsqError } from "./errors.ts";
 import { Message, type MessageResponder } from "./message.ts";
 
 /** nsqd's answer to IDENTIFY with `feature_negotiation` (the keys go-nsq and nsqjs read, and more). */
@@ -48,6 +50,8 @@ export interface ConnDelegate {
 const HEARTBEAT_TEXT = "_heartbeat_";
 /** Flush inline rather than at the end of the tick once this much is buffered. */
 const FLUSH_AT = 64 * 1024;
+/** Output waits for a socket until the dial completes ({@link Conn.flush} does not flush before). */
+const UNCONNECTED: TransportSocket = { write: () => -1, end() {}, pause() {}, resume() {} };
 
 const HANDLERS: SocketHandler<Conn> = {
   data(s, chunk) {
@@ -78,10 +82,11 @@ const HANDLERS: SocketHandler<Conn> = {
 };
 
 /**
- * One V2 connection to nsqd: dial, magic, IDENTIFY (with feature negotiation), the TLS upgrade and AUTH,
- * then framed reads and batched writes. Commands are appended to {@link Conn.out} and leave in one
- * `socket.write` per tick (or at once past 64 KiB); what the kernel does not take waits for `drain`.
- * Heartbeats are answered with NOP. Used by {@link Producer} and {@link Consumer}; rarely useful alone.
+ * One V2 connection to nsqd: dial, magic, IDENTIFY (with feature negotiation), the TLS upgrade, snappy or
+ * deflate, and AUTH, then framed reads and batched writes through a {@link Transport}. Commands are appended
+ * to {@link Conn.out} and leave in one `socket.write` per tick (or at once past 64 KiB); what the kernel does
+ * not take waits for `drain`. Heartbeats are answered with NOP. Used by {@link Producer} and
+ * {@link Consumer}; rarely useful alone.
  *
  * @example
  * const conn = new Conn("127.0.0.1:4150", resolveConfig(), {
@@ -97,27 +102,22 @@ const HANDLERS: SocketHandler<Conn> = {
 export class Conn implements MessageResponder {
   /** The current socket (the TLS one after an upgrade); handlers ignore events of any other. */
   socket: Socket<Conn> | null = null;
-  /** Output buffer: append with `writeCommand(conn.out, …)`, then {@link Conn.commit}. */
-  readonly out = new ByteWriter(16 * 1024);
   identify: IdentifyResponse | null = null;
 
-  // consumer bookkeeping (go-nsq Conn)
+  // consumer bookkeeping (go-nsq Conn); RDY itself is the Consumer's RdyController's
+  /** Messages delivered and not yet answered. */
   inFlight = 0;
-  rdyCount = 0;
-  lastRdyAt = 0;
-  lastMsgAt = Date.now();
   maxRdyCount = 2500;
+  /** The IDENTIFY round trip, milliseconds. */
+  rtt = 0;
   /** CLS was acknowledged with CLOSE_WAIT: close once nothing is in flight. */
   closing = false;
   /** CLS was sent. */
   clsSent = false;
 
   private readonly decoder: FrameDecoder;
-  private pending: Uint8Array[] = [];
-  private pendingBytes = 0;
-  private blockedSince = 0;
+  private readonly t: Transport;
   private flushScheduled = false;
-  private drainWaiters: (() => void)[] = [];
   private state: "init" | "handshake" | "ready" | "closed" = "init";
   private handshakeFrames: [number, Uint8Array][] = [];
   private handshakeWaiter: ((f: [number, Uint8Array] | NsqError) => void) | null = null;
@@ -134,6 +134,17 @@ export class Conn implements MessageResponder {
     private readonly logPrefix = "",
   ) {
     this.decoder = new FrameDecoder((type, data) => this.onFrame(type, data));
+    this.t = new Transport(UNCONNECTED, {
+      initialSize: 16 * 1024,
+      maxPending: 1 << 20,
+      onInput: (b) => this.decoder.push(b),
+      onWriteError: () => this.onSocketClose(this.closedError()),
+    });
+  }
+
+  /** Output buffer: append with `writeCommand(conn.out, …)`, then {@link Conn.commit}. */
+  get out(): ByteWriter {
+    return this.t.out;
   }
 
   get isClosed(): boolean {
@@ -142,7 +153,7 @@ export class Conn implements MessageResponder {
 
   /** Bytes written by the program and not yet taken by the kernel. */
   get bufferedBytes(): number {
-    return this.out.length + this.pendingBytes;
+    return this.t.out.length + this.t.pendingBytes;
   }
 
   toString(): string {
@@ -162,7 +173,7 @@ export class Conn implements MessageResponder {
       const resp = await this.handshake();
       this.state = "ready";
       // Frames that arrived together with the last handshake answer.
-      for (const [type, data] of this.handshakeFrames.splice(0)) this.dispatch(type, data);
+      this.resumeInput();
       return resp;
     } catch (e) {
       const err = e instanceof NsqError ? e : new NsqError("E_NOT_CONNECTED", String(e), { addr: this.addr, cause: e });
@@ -176,10 +187,7 @@ export class Conn implements MessageResponder {
     const target = "unix" in where ? { unix: where.unix } : { hostname: where.hostname || "127.0.0.1", port: where.port };
     let timer: Timer | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new NsqError("E_CONNECT_FAILED", `dial timeout after ${this.cfg.dialTimeout}ms`, { addr: this.addr })),
-        this.cfg.dialTimeout,
-      );
+      timer = setTimeout(() => reject(new NsqError("E_CONNECT_FAILED", dialError(this.addr, "timeout"), { addr: this.addr })), this.cfg.dialTimeout);
     });
     const connecting = Bun.connect<Conn>({ ...target, data: this, socket: HANDLERS } as Parameters<typeof Bun.connect<Conn>>[0]);
     try {
@@ -188,11 +196,12 @@ export class Conn implements MessageResponder {
       // A connect that completes after the timeout must not leak its socket.
       connecting.then((s) => s.terminate(), () => {});
       if (e instanceof NsqError) throw e;
-      throw new NsqError("E_CONNECT_FAILED", (e as Error).message, { addr: this.addr, cause: e });
+      throw new NsqError("E_CONNECT_FAILED", dialError(this.addr, e), { addr: this.addr, cause: e });
     } finally {
       clearTimeout(timer);
     }
     if (this.state === "closed") throw this.closeReason ?? new NsqError("E_NOT_CONNECTED", "closed while dialling", { addr: this.addr });
+    this.t.setSocket(this.socket);
   }
 
   private async handshake(): Promise<IdentifyResponse> {
@@ -216,7 +225,9 @@ export class Conn implements MessageResponder {
       }),
     );
     this.flush();
+    const sent = performance.now();
     const [type, data] = await this.nextHandshakeFrame();
+    this.rtt = performance.now() - sent;
     if (type === FrameType.Error) throw NsqError.fromFrame(data, this.addr);
     let resp: IdentifyResponse;
     if (data[0] !== 0x7b /* { */) {
@@ -241,11 +252,9 @@ export class Conn implements MessageResponder {
     }
     if (c.snappy && !resp.snappy) throw declined("snappy");
     if (c.deflate && !resp.deflate) throw declined("deflate");
-    if (resp.snappy || resp.deflate) {
-      throw new NsqError("E_FEATURE_UNSUPPORTED", `nsqd enabled ${resp.snappy ? "snappy" : "deflate"}, which this client does not implement yet`, {
-        addr: this.addr,
-      });
-    }
+    // at the level nsqd settled on, as go-nsq and nsqjs do
+    if (resp.snappy) await this.compress("snappy");
+    else if (resp.deflate) await this.compress("deflate", resp.deflate_level ?? c.deflateLevel);
     if (resp.auth_required) {
       if (c.authSecret === "") throw new NsqError("E_AUTH_REQUIRED", "nsqd requires AUTH and no auth_secret is set", { addr: this.addr });
       await this.auth(c.authSecret);
@@ -256,7 +265,7 @@ export class Conn implements MessageResponder {
   }
 
   private async upgradeTls(): Promise<void> {
-    if (this.handshakeFrames.length > 0) throw new NsqError("E_PROTOCOL", "unexpected data before the TLS upgrade", { addr: this.addr });
+    if (this.t.heldBytes > 0) throw new NsqError("E_PROTOCOL", "unexpected data before the TLS upgrade", { addr: this.addr });
     const raw = this.socket!;
     const where = parseListenAddress(this.addr);
     const t = this.cfg.tls;
@@ -271,11 +280,23 @@ export class Conn implements MessageResponder {
     const done = new Promise<NsqError | null>((resolve) => (this.tlsWaiter = resolve));
     const [, secure] = raw.upgradeTLS<Conn>({ data: this, tls, socket: HANDLERS });
     this.socket = secure;
+    this.t.setSocket(secure);
     const err = await done;
     if (err) throw err;
+    await this.expectOk("TLS");
+  }
+
+  /** Snappy or deflate from here on, both ways; nsqd confirms with an OK that is already compressed. */
+  private async compress(name: Codec["name"], level?: number): Promise<void> {
+    this.info(`upgrading to ${name}`);
+    this.t.setCodec(await loadCodec(name, level));
+    await this.expectOk(name);
+  }
+
+  private async expectOk(upgrade: string): Promise<void> {
     const [type, data] = await this.nextHandshakeFrame();
     if (type !== FrameType.Response || new TextDecoder().decode(data) !== "OK") {
-      throw new NsqError("E_PROTOCOL", "invalid response from TLS upgrade", { addr: this.addr });
+      throw new NsqError("E_PROTOCOL", `invalid response from ${upgrade} upgrade`, { addr: this.addr });
     }
   }
 
@@ -299,7 +320,9 @@ export class Conn implements MessageResponder {
     }
   }
 
+  /** Each handshake answer pauses the input: what follows it may need a TLS socket or a decoder first. */
   private nextHandshakeFrame(): Promise<[number, Uint8Array]> {
+    if (this.handshakeFrames.length === 0) this.resumeInput();
     const f = this.handshakeFrames.shift();
     if (f) return Promise.resolve(f);
     if (this.state === "closed") return Promise.reject(this.closeReason ?? this.closedError());
@@ -323,14 +346,30 @@ export class Conn implements MessageResponder {
   onData(chunk: Uint8Array): void {
     this.lastReadAt = Date.now();
     try {
-      this.decoder.push(chunk);
+      this.t.receive(chunk);
     } catch (e) {
-      this.destroy(new NsqError("E_PROTOCOL", (e as Error).message, { addr: this.addr, cause: e }));
+      this.readFailed(e);
     }
+  }
+
+  private resumeInput(): void {
+    this.decoder.resume();
+    try {
+      this.t.resumeInput();
+    } catch (e) {
+      this.readFailed(e);
+    }
+  }
+
+  /** A frame too large, a corrupt compressed stream: the connection cannot go on. */
+  private readFailed(e: unknown): void {
+    this.destroy(new NsqError("E_PROTOCOL", (e as Error).message, { addr: this.addr, cause: e }));
   }
 
   private onFrame(type: number, data: Uint8Array): void {
     if (this.state === "handshake") {
+      this.decoder.pause();
+      this.t.pauseInput();
       // Copy: the chunk is reused by nothing, but a handshake frame may outlive many chunks.
       const f: [number, Uint8Array] = [type, data.slice()];
       if (this.handshakeWaiter) this.handshakeWaiter(f);
@@ -351,7 +390,6 @@ export class Conn implements MessageResponder {
           return;
         }
         this.inFlight++;
-        this.lastMsgAt = this.lastReadAt;
         this.delegate.onMessage(this, new Message(fields, this));
         return;
       }
@@ -436,7 +474,7 @@ export class Conn implements MessageResponder {
 
   /** Schedules a flush at the end of this tick (inline past 64 KiB). */
   commit(): void {
-    if (this.out.length >= FLUSH_AT) {
+    if (this.t.out.length >= FLUSH_AT) {
       this.flush();
       return;
     }
@@ -453,62 +491,20 @@ export class Conn implements MessageResponder {
 
   /** Hands the output buffer to the socket now. */
   flush(): void {
-    const out = this.out;
-    if (out.length === 0 || this.socket === null || this.state === "closed") return;
-    if (this.pending.length > 0) {
-      // The socket is full: keep order behind what is already waiting for drain.
-      this.pending.push(out.written().slice());
-      this.pendingBytes += out.length;
-      out.reset();
-      return;
-    }
-    const data = out.written();
-    const n = this.socket.write(data);
-    if (n < 0) {
-      out.reset();
-      this.onSocketClose(this.closedError());
-      return;
-    }
-    if (n < data.length) {
-      this.pending.push(data.slice(n));
-      this.pendingBytes += data.length - n;
-      this.blockedSince = Date.now();
-    }
-    out.reset();
-    // One huge MPUB should not pin its buffer for the connection's life.
-    if (out.buf.length > 4 * 1024 * 1024) {
-      out.buf = new Uint8Array(16 * 1024);
-      out.view = new DataView(out.buf.buffer);
-    }
+    if (this.socket === null || this.state === "closed") return;
+    this.t.flush();
   }
 
   /** @internal */
   onDrain(): void {
-    const s = this.socket;
-    if (s === null) return;
-    while (this.pending.length > 0) {
-      const p = this.pending[0]!;
-      const n = s.write(p);
-      if (n < 0) return;
-      if (n < p.length) {
-        this.pending[0] = p.subarray(n);
-        this.pendingBytes -= n;
-        if (n > 0) this.blockedSince = Date.now();
-        return;
-      }
-      this.pending.shift();
-      this.pendingBytes -= p.length;
-    }
-    this.blockedSince = 0;
+    this.t.onDrain();
     this.flush();
-    if (this.pending.length === 0) for (const w of this.drainWaiters.splice(0)) w();
   }
 
   /** Resolves once everything written so far was taken by the kernel (or the connection closed). */
   drained(): Promise<void> {
     this.flush();
-    if (this.pending.length === 0 || this.state === "closed") return Promise.resolve();
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
+    return this.t.drained();
   }
 
   // --- closing ---
@@ -520,25 +516,22 @@ export class Conn implements MessageResponder {
       return;
     }
     this.flush();
-    const s = this.socket;
-    const rest = this.pending.length > 0 ? Buffer.concat(this.pending) : undefined;
-    this.pending = [];
-    this.pendingBytes = 0;
     this.finishClosed(null);
-    if (rest) s.end(rest);
-    else s.end();
+    this.t.end();
   }
 
   /** Closes at once, dropping unsent output. */
   destroy(err: NsqError | null): void {
     const s = this.socket;
     this.finishClosed(err);
+    this.t.abort();
     s?.terminate();
   }
 
   /** @internal */
   onSocketClose(err: NsqError | null): void {
     this.finishClosed(err ?? this.closedError());
+    this.t.abort();
   }
 
   private closedError(): NsqError {
@@ -552,10 +545,7 @@ export class Conn implements MessageResponder {
     this.closeReason = err;
     if (this.watchdog !== null) clearInterval(this.watchdog);
     this.watchdog = null;
-    this.pending = [];
-    this.pendingBytes = 0;
     this.decoder.stop();
-    for (const w of this.drainWaiters.splice(0)) w();
     const hw = this.handshakeWaiter;
     if (hw) hw(err ?? this.closedError());
     const tw = this.tlsWaiter;
@@ -574,7 +564,7 @@ export class Conn implements MessageResponder {
       const now = Date.now();
       if (now - this.lastReadAt > this.cfg.readTimeout) {
         this.destroy(new NsqError("E_TIMEOUT", `nothing read for ${this.cfg.readTimeout}ms`, { addr: this.addr }));
-      } else if (this.blockedSince !== 0 && now - this.blockedSince > this.cfg.writeTimeout) {
+      } else if (this.t.blockedSince !== 0 && now - this.t.blockedSince > this.cfg.writeTimeout) {
         this.destroy(new NsqError("E_TIMEOUT", `write blocked for ${this.cfg.writeTimeout}ms`, { addr: this.addr }));
       }
     }, every);

@@ -1,13 +1,13 @@
-import { endpointUrl, fetchLookupProducers, type Producer } from "../clusterinfo/index.ts";
 import { createLogger, type Logger } from "../log.ts";
-import { formatAddress } from "../net.ts";
 import { writeCommand } from "../protocol/commands.ts";
 import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
 import { Deque } from "../deque.ts";
-import { type ClientConfig, resolveConfig } from "./config.ts";
+import { type ClientConfig, defaultConfig, resolveConfig } from "./config.ts";
 import { Conn, type ConnDelegate } from "./conn.ts";
 import { NsqError } from "./errors.ts";
+import { LookupdPoller } from "./lookupd-poller.ts";
 import type { Message } from "./message.ts";
+import { RdyController } from "./rdy.ts";
 
 /**
  * Handles one message. Return (or resolve) to FIN it; throw (or reject) to REQ it with backoff.
@@ -37,7 +37,9 @@ let instances = 0;
  * Consumes a topic's channel from one or more nsqd (go-nsq's `Consumer`): connect directly
  * ({@link Consumer.connectToNsqd}) or discover producers by polling nsqlookupd's `/lookup`
  * ({@link Consumer.connectToNsqLookupd}). `maxInFlight` is spread over the connections as RDY and
- * redistributed as connections come and go. Messages are finished when the handler succeeds and
+ * redistributed as connections come and go; with fewer than there are connections, RDY rotates among them
+ * so a message on an idle nsqd waits well under a second (see {@link RdyController}), where go-nsq leaves it
+ * 15–25 s. Messages in flight never exceed `maxInFlight`. Messages are finished when the handler succeeds and
  * requeued (delay `defaultRequeueDelay` × attempts) with exponential backoff when it fails.
  * `stop()` sends CLS, waits for in-flight messages to be answered and closes.
  *
@@ -64,13 +66,8 @@ export class Consumer implements ConnDelegate {
   private running = 0;
   private readonly queue = new Deque<Message>(64);
 
-  private maxInFlight: number;
-  private totalRdyCount = 0;
-  private backoffCounter = 0;
-  private backoffTimer: Timer | null = null;
-  private needRdyRedistributed = false;
-  private readonly rdyRetryTimers = new Map<Conn, Timer>();
-  private rdyLoop: Timer | null = null;
+  private readonly rdy: RdyController;
+  private readonly lookupd: LookupdPoller;
 
   /** Subscribed connections by address. */
   private readonly connections = new Map<string, Conn>();
@@ -80,11 +77,6 @@ export class Consumer implements ConnDelegate {
   private readonly open = new Set<Conn>();
   private readonly subWaiters = new Map<Conn, (e: NsqError | null) => void>();
   private nsqdTcpAddrs: string[] = [];
-  private lookupdEndpoints: string[] = [];
-  private lookupdIndex = 0;
-  private lookupdTimer: Timer | null = null;
-  private querying = false;
-  private requery = false;
   private readonly reconnectTimers = new Set<Timer>();
 
   private received = 0;
@@ -106,11 +98,13 @@ export class Consumer implements ConnDelegate {
     this.config = resolveConfig(cfg);
     this.log = logger ?? createLogger({ level: "warn" });
     this.onFailedMessage = onFailedMessage;
-    this.maxInFlight = this.config.maxInFlight;
     this.prefix = `${++instances} [${topic}/${channel}] `;
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
-    this.rdyLoop = setInterval(() => this.redistributeRdy(), this.config.rdyRedistributeInterval);
-    this.rdyLoop.unref();
+    this.rdy = new RdyController(this.config, this.log, this.prefix);
+    this.lookupd = new LookupdPoller(topic, this.config, this.log, this.prefix, (addrs) => this.syncProducers(addrs));
+    if (this.config.rdyRedistributeInterval !== defaultConfig().rdyRedistributeInterval) {
+      this.log.warn(`${this.prefix}rdy_redistribute_interval has no effect: RDY moves when connections go idle, not on a timer`);
+    }
   }
 
   /**
@@ -145,13 +139,13 @@ export class Consumer implements ConnDelegate {
 
   /** RDY per connection, for inspection. */
   rdyCounts(): Record<string, number> {
-    return Object.fromEntries([...this.connections].map(([a, c]) => [a, c.rdyCount]));
+    return Object.fromEntries([...this.connections].map(([a, c]) => [a, this.rdy.rdy(c)]));
   }
 
   /** Whether some connection has (nearly) as many messages in flight as its RDY allows. */
   isStarved(): boolean {
     for (const c of this.connections.values()) {
-      const threshold = Math.trunc(c.rdyCount * 0.85);
+      const threshold = Math.trunc(this.rdy.rdy(c) * 0.85);
       if (c.inFlight >= threshold && c.inFlight > 0 && !c.closing) return true;
     }
     return false;
@@ -162,9 +156,7 @@ export class Consumer implements ConnDelegate {
    * @example consumer.changeMaxInFlight(0); // pause
    */
   changeMaxInFlight(n: number): void {
-    if (this.maxInFlight === n) return;
-    this.maxInFlight = n;
-    for (const c of this.connections.values()) this.maybeUpdateRdy(c);
+    this.rdy.setMaxInFlight(n);
   }
 
   /**
@@ -191,9 +183,9 @@ export class Consumer implements ConnDelegate {
     this.pendingConnections.set(addr, conn);
     try {
       const resp = await conn.connect();
-      if (resp.max_rdy_count < this.maxInFlight) {
+      if (resp.max_rdy_count < this.rdy.maxInFlight) {
         this.log.warn(
-          `${this.prefix}(${addr}) max RDY count ${resp.max_rdy_count} < consumer max in flight ${this.maxInFlight}, truncation possible`,
+          `${this.prefix}(${addr}) max RDY count ${resp.max_rdy_count} < consumer max in flight ${this.rdy.maxInFlight}, truncation possible`,
         );
       }
       this.open.add(conn);
@@ -217,9 +209,7 @@ export class Consumer implements ConnDelegate {
       return;
     }
     this.connections.set(addr, conn);
-    // Lower the others first, so the newcomer finds room under max-in-flight.
-    for (const c of this.connections.values()) if (c !== conn) this.maybeUpdateRdy(c);
-    this.maybeUpdateRdy(conn);
+    this.rdy.add(conn);
   }
 
   /**
@@ -252,27 +242,12 @@ export class Consumer implements ConnDelegate {
   async connectToNsqLookupd(addr: string): Promise<void> {
     if (this.stopFlag) throw new NsqError("E_STOPPED", "consumer stopped");
     if (this.handler === null) throw new NsqError("E_INVALID_CONFIG", "no handler: call addHandler first");
-    const endpoint = endpointUrl(addr, "/lookup", { topic: this.topic });
-    if (this.lookupdEndpoints.includes(endpoint)) return;
-    this.lookupdEndpoints.push(endpoint);
-    if (this.lookupdEndpoints.length > 1) return;
-    await this.queryLookupd();
-    if (this.stopFlag) return;
-    const jitter = Math.random() * this.config.lookupdPollJitter * this.config.lookupdPollInterval;
-    this.lookupdTimer = setTimeout(() => {
-      this.lookupdTimer = setInterval(() => void this.queryLookupd(), this.config.lookupdPollInterval);
-    }, jitter);
+    await this.lookupd.add(addr);
   }
 
   /** Stops polling `addr` (the last lookupd cannot be removed, as in go-nsq). */
   disconnectFromNsqLookupd(addr: string): void {
-    const endpoint = endpointUrl(addr, "/lookup", { topic: this.topic });
-    const i = this.lookupdEndpoints.indexOf(endpoint);
-    if (i === -1) throw new NsqError("E_NOT_CONNECTED", `not polling ${addr}`);
-    if (this.lookupdEndpoints.length === 1) {
-      throw new NsqError("E_INVALID_CONFIG", `cannot disconnect from only remaining nsqlookupd HTTP address ${addr}`);
-    }
-    this.lookupdEndpoints.splice(i, 1);
+    this.lookupd.remove(addr);
   }
 
   /**
@@ -284,12 +259,10 @@ export class Consumer implements ConnDelegate {
     if (this.stopFlag) return this.stopped;
     this.stopFlag = true;
     this.log.info(`${this.prefix}stopping...`);
-    if (this.lookupdTimer !== null) clearTimeout(this.lookupdTimer);
-    this.lookupdTimer = null;
+    this.lookupd.stop();
+    this.rdy.stop();
     for (const t of this.reconnectTimers) clearTimeout(t);
     this.reconnectTimers.clear();
-    if (this.backoffTimer !== null) clearTimeout(this.backoffTimer);
-    this.backoffTimer = null;
     for (const c of this.open) c.startClose();
     if (this.open.size > 0 || this.pendingConnections.size > 0) {
       this.forceTimer = setTimeout(() => {
@@ -312,10 +285,6 @@ export class Consumer implements ConnDelegate {
   private finishStop(): void {
     if (this.forceTimer !== null) clearTimeout(this.forceTimer);
     this.forceTimer = null;
-    if (this.rdyLoop !== null) clearInterval(this.rdyLoop);
-    this.rdyLoop = null;
-    for (const t of this.rdyRetryTimers.values()) clearTimeout(t);
-    this.rdyRetryTimers.clear();
     this.log.info(`${this.prefix}stopped`);
     this.resolveStopped();
   }
@@ -372,8 +341,9 @@ export class Consumer implements ConnDelegate {
 
   // --- ConnDelegate ---
 
-  onMessage(_c: Conn, m: Message): void {
+  onMessage(c: Conn, m: Message): void {
     this.received++;
+    this.rdy.onMessage(c);
     this.deliver(m);
   }
 
@@ -398,14 +368,14 @@ export class Consumer implements ConnDelegate {
     }
   }
 
-  onMessageFinished(_c: Conn, _m: Message): void {
+  onMessageFinished(c: Conn, _m: Message): void {
     this.finished++;
-    this.backoffSignal("resume");
+    this.rdy.onAnswered(c, "resume");
   }
 
-  onMessageRequeued(_c: Conn, _m: Message, backoff: boolean): void {
+  onMessageRequeued(c: Conn, _m: Message, backoff: boolean): void {
     this.requeued++;
-    this.backoffSignal(backoff ? "backoff" : "continue");
+    this.rdy.onAnswered(c, backoff ? "backoff" : "continue");
   }
 
   onClose(c: Conn, _err: NsqError | null): void {
@@ -415,12 +385,7 @@ export class Consumer implements ConnDelegate {
       w(new NsqError("E_NOT_CONNECTED", "connection closed before SUB was answered", { addr: c.addr }));
     }
     this.open.delete(c);
-    const rdy = c.rdyCount;
-    this.totalRdyCount -= rdy;
-    c.rdyCount = 0;
-    const retry = this.rdyRetryTimers.get(c);
-    if (retry !== undefined) clearTimeout(retry);
-    this.rdyRetryTimers.delete(c);
+    this.rdy.closed(c);
     const wasActive = this.connections.get(c.addr) === c;
     if (wasActive) this.connections.delete(c.addr);
     if (!wasActive) {
@@ -429,15 +394,12 @@ export class Consumer implements ConnDelegate {
     }
     const left = this.connections.size;
     (this.stopFlag ? this.log.info : this.log.warn)(`${this.prefix}there are ${left} connections left alive`);
-    if ((retry !== undefined || rdy > 0) && (left === this.maxInFlight || this.inBackoff())) this.needRdyRedistributed = true;
     if (this.stopFlag) {
       this.checkStopped();
       return;
     }
-    // Beyond go-nsq: give the departed connection's share of max-in-flight to the ones left.
-    if (!this.inBackoff() && !this.inBackoffTimeout()) for (const o of this.connections.values()) this.maybeUpdateRdy(o);
-    if (this.lookupdEndpoints.length > 0) {
-      void this.queryLookupd();
+    if (this.lookupd.active) {
+      void this.lookupd.query();
     } else if (this.nsqdTcpAddrs.includes(c.addr)) {
       this.scheduleReconnect(c.addr);
     }
@@ -460,41 +422,8 @@ export class Consumer implements ConnDelegate {
     this.reconnectTimers.add(t);
   }
 
-  // --- lookupd discovery ---
-
-  private async queryLookupd(): Promise<void> {
-    if (this.querying) {
-      this.requery = true;
-      return;
-    }
-    this.querying = true;
-    try {
-      do {
-        this.requery = false;
-        await this.queryOnce();
-      } while (this.requery && !this.stopFlag);
-    } finally {
-      this.querying = false;
-    }
-  }
-
-  private async queryOnce(): Promise<void> {
-    let producers: Producer[] | null = null;
-    for (let attempt = 0; attempt < 3 && producers === null && !this.stopFlag; attempt++) {
-      const endpoint = this.lookupdEndpoints[this.lookupdIndex++ % this.lookupdEndpoints.length]!;
-      this.log.info(`${this.prefix}querying nsqlookupd ${endpoint}`);
-      try {
-        producers = await fetchLookupProducers(endpoint, { timeoutMs: this.config.lookupdPollTimeout, headers: this.lookupdHeaders() });
-      } catch (e) {
-        // the message starts with `GET <endpoint>`
-        this.log.error(`${this.prefix}error querying nsqlookupd - ${(e as Error).message}`);
-      }
-    }
-    if (producers === null || this.stopFlag) return;
-    const addrs = producers
-      // the lookupd's JSON is not validated: skip entries an old or odd lookupd sent incomplete
-      .filter((p) => typeof p.broadcast_address === "string" && typeof p.tcp_port === "number")
-      .map((p) => formatAddress(p.broadcast_address, p.tcp_port));
+  /** Connects to the producers lookupd listed and closes connections to those it no longer lists. */
+  private async syncProducers(addrs: string[]): Promise<void> {
     await Promise.all(
       addrs.map((a) =>
         this.connectToNsqd(a).catch((e: Error) => this.log.error(`${this.prefix}(${a}) error connecting to nsqd - ${e.message}`)),
@@ -505,169 +434,10 @@ export class Consumer implements ConnDelegate {
       if (addrs.includes(addr)) continue;
       this.log.info(`${this.prefix}(${addr}) no longer listed by nsqlookupd, closing`);
       this.connections.delete(addr);
-      this.totalRdyCount -= c.rdyCount;
-      c.rdyCount = 0;
+      this.rdy.remove(c);
       const i = this.nsqdTcpAddrs.indexOf(addr);
       if (i !== -1) this.nsqdTcpAddrs.splice(i, 1);
       c.startClose();
-      for (const o of this.connections.values()) this.maybeUpdateRdy(o);
     }
-  }
-
-  private lookupdHeaders(): Record<string, string> | undefined {
-    if (this.config.authSecret === "" || !this.config.lookupdAuthorization) return undefined;
-    return { Authorization: `Bearer ${this.config.authSecret}` };
-  }
-
-  // --- RDY and backoff (go-nsq consumer.go) ---
-
-  private perConnMaxInFlight(): number {
-    const b = this.maxInFlight;
-    const s = b / this.connections.size;
-    return Math.trunc(Math.min(Math.max(1, s), b));
-  }
-
-  private inBackoff(): boolean {
-    return this.backoffCounter > 0;
-  }
-
-  private inBackoffTimeout(): boolean {
-    return this.backoffTimer !== null;
-  }
-
-  private maybeUpdateRdy(c: Conn): void {
-    if (this.inBackoff() || this.inBackoffTimeout()) return;
-    this.updateRdy(c, this.perConnMaxInFlight());
-  }
-
-  private updateRdy(c: Conn, wanted: number): boolean {
-    if (c.clsSent || c.closing || c.isClosed) return false;
-    let count = Math.min(wanted, c.maxRdyCount);
-    const retry = this.rdyRetryTimers.get(c);
-    if (retry !== undefined) {
-      clearTimeout(retry);
-      this.rdyRetryTimers.delete(c);
-    }
-    // Never exceed max-in-flight in total; a newcomer may get a partial share.
-    const rdy = c.rdyCount;
-    const maxPossible = this.maxInFlight - this.totalRdyCount + rdy;
-    if (maxPossible > 0 && maxPossible < count) count = maxPossible;
-    if (maxPossible <= 0 && count > 0) {
-      if (rdy === 0) {
-        // Could not leave RDY 0: try again later so this connection is not starved forever.
-        this.rdyRetryTimers.set(
-          c,
-          setTimeout(() => {
-            this.rdyRetryTimers.delete(c);
-            this.updateRdy(c, count);
-          }, 5000),
-        );
-      }
-      return false;
-    }
-    this.sendRdy(c, count);
-    return true;
-  }
-
-  private sendRdy(c: Conn, count: number): void {
-    if (count === 0 && c.rdyCount === 0) return;
-    this.totalRdyCount += count - c.rdyCount;
-    const last = c.rdyCount;
-    c.rdyCount = count;
-    if (count > 0) c.lastRdyAt = Date.now();
-    if (count === last) return;
-    c.sendRdy(count);
-  }
-
-  private redistributeRdy(): void {
-    if (this.inBackoffTimeout() || this.stopFlag) return;
-    const conns = [...this.connections.values()];
-    if (conns.length === 0) return;
-    if (conns.length > this.maxInFlight) this.needRdyRedistributed = true;
-    if (this.inBackoff() && conns.length > 1) this.needRdyRedistributed = true;
-    if (!this.needRdyRedistributed) return;
-    this.needRdyRedistributed = false;
-    const now = Date.now();
-    const possible: Conn[] = [];
-    for (const c of conns) {
-      if (c.rdyCount > 0) {
-        if (now - c.lastMsgAt > this.config.lowRdyIdleTimeout) {
-          this.debug(`(${c.addr}) idle connection, giving up RDY`);
-          this.updateRdy(c, 0);
-        } else if (now - c.lastRdyAt > this.config.lowRdyTimeout) {
-          this.debug(`(${c.addr}) RDY timeout, giving up RDY`);
-          this.updateRdy(c, 0);
-        }
-      }
-      possible.push(c);
-    }
-    let available = (this.inBackoff() ? 1 : this.maxInFlight) - this.totalRdyCount;
-    while (possible.length > 0 && available > 0) {
-      available--;
-      const [c] = possible.splice(Math.floor(Math.random() * possible.length), 1);
-      this.debug(`(${c!.addr}) redistributing RDY`);
-      this.updateRdy(c!, 1);
-    }
-  }
-
-  private backoffDuration(level: number): number {
-    const d = this.config.backoffMultiplier * 2 ** level;
-    return this.config.backoffStrategy === "full_jitter" ? Math.random() * d : d;
-  }
-
-  private backoffSignal(signal: "resume" | "backoff" | "continue"): void {
-    // While a backoff timer runs, results of messages already in flight change nothing.
-    if (this.inBackoffTimeout() || this.stopFlag) return;
-    let updated = false;
-    if (signal === "resume" && this.backoffCounter > 0) {
-      this.backoffCounter--;
-      updated = true;
-    } else if (signal === "backoff" && this.backoffDurationUnbounded(this.backoffCounter + 1) <= this.config.maxBackoffDuration) {
-      this.backoffCounter++;
-      updated = true;
-    }
-    if (this.backoffCounter === 0 && updated) {
-      const count = this.perConnMaxInFlight();
-      this.log.warn(`${this.prefix}exiting backoff, returning all to RDY ${count}`);
-      for (const c of this.connections.values()) this.updateRdy(c, count);
-    } else if (this.backoffCounter > 0) {
-      const d = Math.min(this.backoffDuration(this.backoffCounter), this.config.maxBackoffDuration);
-      this.log.warn(`${this.prefix}backing off for ${Math.round(d)}ms (backoff level ${this.backoffCounter}), setting all to RDY 0`);
-      for (const c of this.connections.values()) this.updateRdy(c, 0);
-      this.startBackoffTimer(d);
-    }
-  }
-
-  /** The strategy's duration before jitter, used to decide whether another level is allowed. */
-  private backoffDurationUnbounded(level: number): number {
-    return this.config.backoffMultiplier * 2 ** level;
-  }
-
-  private startBackoffTimer(ms: number): void {
-    this.backoffTimer = setTimeout(() => {
-      this.backoffTimer = null;
-      this.resume();
-    }, ms);
-  }
-
-  private resume(): void {
-    if (this.stopFlag) return;
-    const conns = [...this.connections.values()];
-    if (conns.length === 0) {
-      this.log.warn(`${this.prefix}no connection available to resume, backing off for 1s`);
-      this.startBackoffTimer(1000);
-      return;
-    }
-    const choice = conns[Math.floor(Math.random() * conns.length)]!;
-    this.log.warn(`${this.prefix}(${choice.addr}) backoff timeout expired, sending RDY 1`);
-    // While in backoff only ever let 1 message at a time through.
-    if (!this.updateRdy(choice, 1)) {
-      this.log.warn(`${this.prefix}(${choice.addr}) error resuming RDY 1, backing off for 1s`);
-      this.startBackoffTimer(1000);
-    }
-  }
-
-  private debug(msg: string): void {
-    if (this.log.enabled("debug")) this.log.debug(`${this.prefix}${msg}`);
   }
 }

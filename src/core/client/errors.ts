@@ -1,3 +1,5 @@
+import { getSystemErrorMap } from "node:util";
+import { parseListenAddress } from "../net.ts";
 import { ClientError } from "../protocol/errors.ts";
 
 /** The three codes nsqd sends without closing the connection (internal/protocol/errors.go `ClientErr`). */
@@ -12,7 +14,6 @@ const NON_FATAL = new Set(["E_FIN_FAILED", "E_REQ_FAILED", "E_TOUCH_FAILED"]);
  * - `E_STOPPED`: the producer or consumer was stopped
  * - `E_TIMEOUT`: nsqd did not answer the handshake in time, or a write stayed blocked past `writeTimeout`
  * - `E_FEATURE_DECLINED`: `tlsV1`, `snappy` or `deflate` was asked for and nsqd answered `false`
- * - `E_FEATURE_UNSUPPORTED`: nsqd accepted `snappy` or `deflate`, which this client does not speak yet
  * - `E_AUTH_REQUIRED`: nsqd requires AUTH and no `authSecret` was configured
  * - `E_PROTOCOL`: nsqd sent something that is not NSQ's V2 protocol
  * - `E_INVALID_CONFIG`: a configuration option or value is not valid
@@ -23,7 +24,6 @@ export type ClientErrorCode =
   | "E_STOPPED"
   | "E_TIMEOUT"
   | "E_FEATURE_DECLINED"
-  | "E_FEATURE_UNSUPPORTED"
   | "E_AUTH_REQUIRED"
   | "E_PROTOCOL"
   | "E_INVALID_CONFIG";
@@ -62,4 +62,30 @@ export class NsqError extends ClientError {
     const sp = text.indexOf(" ");
     return sp === -1 ? new NsqError(text, "", { addr }) : new NsqError(text.slice(0, sp), text.slice(sp + 1), { addr });
   }
+}
+
+/** The OS's wording for an error code (`ECONNREFUSED` → `connection refused`). */
+function osReason(code: string): string | undefined {
+  for (const [name, message] of getSystemErrorMap().values()) if (name === code) return message;
+  return undefined;
+}
+
+/**
+ * Go's wording for a failed dial, naming the address and the OS's reason: `dial tcp 127.0.0.1:4150: connect:
+ * connection refused`, `dial tcp 10.0.0.1:4150: i/o timeout`, `dial tcp: lookup nsqd.example: no such host`,
+ * `dial unix /tmp/nsqd.sock: connect: no such file or directory`. `e` is what Bun.connect or fetch threw, or
+ * `"timeout"` when our own deadline passed.
+ * @example dialError("127.0.0.1:1", { code: "ECONNREFUSED" }) // "dial tcp 127.0.0.1:1: connect: connection refused"
+ */
+export function dialError(addr: string, e: unknown): string {
+  const where = parseListenAddress(addr);
+  const network = "unix" in where ? "unix" : "tcp";
+  if (e === "timeout") return `dial ${network} ${addr}: i/o timeout`;
+  const code = (e as { code?: unknown } | null)?.code;
+  if (code === "ENOTFOUND" || code === "EAI_NONAME") {
+    return `dial ${network}: lookup ${"hostname" in where ? where.hostname : addr}: no such host`;
+  }
+  const reason = typeof code === "string" ? osReason(code) : undefined;
+  if (reason !== undefined) return `dial ${network} ${addr}: connect: ${reason}`;
+  return `dial ${network} ${addr}: ${e instanceof Error ? e.message : String(e)}`;
 }

@@ -10,6 +10,8 @@ import { FatalClientError } from "./errors.ts";
  * how large it may be ({@link CommandSink.line}), so that its own checks on the parameters run before
  * any body is read, in NSQ's order. Lines and bodies inside one chunk are handed over as subarrays of
  * that chunk; only what spans chunks is copied, and nothing beyond the announced limits is buffered.
+ * A command that waits on something asynchronous (the auth server, a TLS handshake) pauses the parser
+ * from its callback: `push` then returns how far it got, and the caller keeps the rest until `resume`.
  */
 export interface CommandSink {
   /**
@@ -44,11 +46,21 @@ export class CommandParser {
   private sizeLen = 0;
   private body: Uint8Array | null = null;
   private bodyLen = 0;
+  private isPaused = false;
 
   constructor(private readonly sink: CommandSink) {}
 
   get stopped(): boolean {
     return this.state === State.Stopped;
+  }
+
+  /** Called from a sink callback: the current command is the last one `push` takes. */
+  pause(): void {
+    this.isPaused = true;
+  }
+
+  resume(): void {
+    this.isPaused = false;
   }
 
   stop(): void {
@@ -57,16 +69,18 @@ export class CommandParser {
     this.body = null;
   }
 
-  push(chunk: Uint8Array): void {
+  /** Returns the bytes of `chunk` consumed: all of them unless the parser was paused. */
+  push(chunk: Uint8Array): number {
     const n = chunk.length;
     let i = 0;
     while (i < n) {
+      if (this.isPaused) return i;
       switch (this.state) {
         case State.Line: {
           const nl = chunk.indexOf(NL, i);
           if (nl === -1) {
             this.appendLine(chunk, i, n);
-            return;
+            return n;
           }
           let line: Uint8Array;
           if (this.lineLen > 0) {
@@ -127,9 +141,10 @@ export class CommandParser {
           break;
         }
         case State.Stopped:
-          return;
+          return n;
       }
     }
+    return n;
   }
 
   private bodyNeed = 0;

@@ -67,6 +67,7 @@ export class FrameDecoder {
   private bodyLen = 0;
   private type = 0;
   private stopped = false;
+  private isPaused = false;
 
   constructor(
     private readonly onFrame: (type: number, data: Uint8Array) => void,
@@ -80,11 +81,24 @@ export class FrameDecoder {
     this.stopped = true;
   }
 
-  /** Throws {@link FrameTooLargeError} (and stops) on a size beyond the bound. */
-  push(chunk: Uint8Array): void {
+  /** Called from `onFrame`: that frame is the last one `push` takes until {@link FrameDecoder.resume}. */
+  pause(): void {
+    this.isPaused = true;
+  }
+
+  resume(): void {
+    this.isPaused = false;
+  }
+
+  /**
+   * Returns the bytes of `chunk` consumed: all of them unless paused.
+   * Throws {@link FrameTooLargeError} (and stops) on a size beyond the bound.
+   */
+  push(chunk: Uint8Array): number {
     const n = chunk.length;
     let i = 0;
     while (i < n && !this.stopped) {
+      if (this.isPaused) return i;
       if (this.body) {
         const take = Math.min(this.body.length - this.bodyLen, n - i);
         this.body.set(chunk.subarray(i, i + take), this.bodyLen);
@@ -111,7 +125,7 @@ export class FrameDecoder {
         this.header.set(chunk.subarray(i, i + take), this.headerLen);
         this.headerLen += take;
         i += take;
-        if (this.headerLen < this.headerSize) return;
+        if (this.headerLen < this.headerSize) return n;
         this.headerLen = 0;
         need = this.readHeader(this.header, 0);
         if (need === 0) {
@@ -122,6 +136,7 @@ export class FrameDecoder {
       this.body = new Uint8Array(need);
       this.bodyLen = 0;
     }
+    return n;
   }
 
   private readHeader(b: Uint8Array, at: number): number {

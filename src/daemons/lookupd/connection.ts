@@ -4,7 +4,7 @@ import { formatAddress } from "../../core/net.ts";
 import { ascii } from "../../core/protocol/bytes.ts";
 import { CommandParser, type CommandSink, NO_BODY } from "../../core/protocol/command-parser.ts";
 import type { ClientError } from "../../core/protocol/errors.ts";
-import { ConnWriter } from "../../core/transport.ts";
+import { Transport } from "../../core/transport.ts";
 import type { NSQLookupd } from "./lookupd.ts";
 import * as v1 from "./protocol-v1.ts";
 import type { PeerInfo } from "./registration-db.ts";
@@ -22,7 +22,7 @@ export class ClientV1 implements CommandSink, Connection {
   /** `ip:port` of the peer: its identity in the registration DB. */
   readonly remoteAddress: string;
   private readonly parser = new CommandParser(this);
-  private readonly w: ConnWriter;
+  private readonly w: Transport;
   private closed = false;
 
   constructor(
@@ -30,12 +30,12 @@ export class ClientV1 implements CommandSink, Connection {
     readonly lookupd: NSQLookupd,
   ) {
     this.remoteAddress = formatAddress(socket.remoteAddress, socket.remotePort ?? 0);
-    this.w = new ConnWriter(socket, { initialSize: 512, maxPending: MAX_PENDING });
+    this.w = new Transport(socket, { initialSize: 512, maxPending: MAX_PENDING, onInput: (b) => this.parser.push(b) });
   }
 
   onData(chunk: Uint8Array): void {
     try {
-      this.parser.push(chunk);
+      this.w.receive(chunk);
     } catch (e) {
       this.fail(e);
     }

@@ -1,15 +1,17 @@
 import type { Socket } from "bun";
-import type { Connection, SocketData } from "../../core/listener.ts";
+import { type Codec, CodecError, loadCodec } from "../../core/codec/index.ts";
+import { type Connection, type SocketData, upgradeTls } from "../../core/listener.ts";
 import { ascii } from "../../core/protocol/bytes.ts";
 import { CommandParser, type CommandSink } from "../../core/protocol/command-parser.ts";
-import type { ClientError } from "../../core/protocol/errors.ts";
-import { FrameType, HEARTBEAT, writeFrame } from "../../core/protocol/frame.ts";
+import { type ClientError, FatalClientError } from "../../core/protocol/errors.ts";
+import { FrameType, HEARTBEAT, OK, writeFrame } from "../../core/protocol/frame.ts";
 import { writeMessageFrame } from "../../core/protocol/message.ts";
+import { Transport } from "../../core/transport.ts";
+import type { AuthState } from "./auth.ts";
 import type { Channel } from "./channel.ts";
 import type { Message } from "./message.ts";
 import type { NSQD } from "./nsqd.ts";
 import * as v2 from "./protocol-v2.ts";
-import { ConnWriter } from "../../core/transport.ts";
 
 export const ClientState = { Init: 0, Disconnected: 1, Connected: 2, Subscribed: 3, Closing: 4 } as const;
 export type ClientState = (typeof ClientState)[keyof typeof ClientState];
@@ -17,11 +19,17 @@ export type ClientState = (typeof ClientState)[keyof typeof ClientState];
 /** Unsent bytes beyond which we stop reading from the peer until it reads ours. */
 const MAX_PENDING = 1 << 20;
 const DEFAULT_OUTPUT_BUFFER_SIZE = 16 * 1024;
+/** nsqd's deadline for the TLS handshake of an IDENTIFY upgrade. */
+const TLS_HANDSHAKE_TIMEOUT = 5_000;
+/** Go's tls version names, as /stats shows them. */
+const TLS_VERSION_NAMES: Record<string, string> = { TLSv1: "TLS1.0", "TLSv1.1": "TLS1.1", "TLSv1.2": "TLS1.2", "TLSv1.3": "TLS1.3" };
 
 /**
- * One V2 connection: its parser, its output buffer and its share of a channel. Messages are buffered
+ * One V2 connection: its parser, its transport and its share of a channel. Messages are buffered
  * (NSQ's output_buffer_size / output_buffer_timeout) and flushed when the buffer fills, when the client
  * stops being ready, or on the timer; every other frame goes out at the end of the current read.
+ * A command that waits (AUTH, an auth refresh, IDENTIFY's upgrades) holds the input that follows it
+ * ({@link Client.suspend}) and resumes it in order once done.
  */
 export class Client implements CommandSink, Connection {
   state: ClientState = ClientState.Connected;
@@ -49,7 +57,22 @@ export class Client implements CommandSink, Connection {
   topologyRegion = "";
   topologyZone = "";
 
-  private readonly w: ConnWriter;
+  // negotiated in IDENTIFY and AUTH; /stats reports them
+  tls = false;
+  tlsVersion = "";
+  tlsCipherSuite = "";
+  /** The CN of the client's certificate, "" without one. */
+  tlsCommonName = "";
+  authState: AuthState | null = null;
+  authSecret = "";
+
+  /** The current socket: the TLS one after an upgrade. */
+  socket: Socket<SocketData>;
+  private readonly w: Transport;
+  /** Between IDENTIFY's answer and the last upgrade's OK: nothing else may be written. */
+  private upgrading = false;
+  private handshakeDone: ((err: Error | null) => void) | null = null;
+  private handshakeTimer: Timer | null = null;
   /** Inside onData: parsing the current read. */
   private reading = false;
   private flushQueued = false;
@@ -62,39 +85,79 @@ export class Client implements CommandSink, Connection {
 
   constructor(
     readonly id: number,
-    readonly socket: Socket<SocketData>,
+    socket: Socket<SocketData>,
     readonly nsqd: NSQD,
   ) {
     const opts = nsqd.opts;
+    this.socket = socket;
     this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort ?? 0}`;
     this.clientId = socket.remoteAddress;
     this.hostname = socket.remoteAddress;
     this.heartbeatInterval = 30_000;
     this.outputBufferTimeout = opts.outputBufferTimeout;
     this.msgTimeout = opts.msgTimeout;
-    this.w = new ConnWriter(socket, {
+    this.w = new Transport(socket, {
       initialSize: DEFAULT_OUTPUT_BUFFER_SIZE + 1024,
       maxPending: MAX_PENDING,
+      onInput: (b) => this.parser.push(b),
       onBlocked: () => this.updateReady(),
       onWritable: () => this.updateReady(),
     });
     this.armHeartbeat();
   }
 
+  /** The negotiated compression, if any. */
+  get snappy(): boolean {
+    return this.w.codec === "snappy";
+  }
+
+  get deflate(): boolean {
+    return this.w.codec === "deflate";
+  }
+
   // --- input ---
 
   onData(chunk: Uint8Array): void {
     this.lastRead = Date.now();
+    this.handleInput(() => this.w.receive(chunk));
+  }
+
+  /**
+   * Runs input handling as one read: responses go out after this read's disk-queue writes (queued as
+   * microtasks while parsing) have reached the kernel, so an OK means the message survives the death
+   * of this process.
+   */
+  private handleInput(run: () => void): void {
     this.reading = true;
     try {
-      this.parser.push(chunk);
+      run();
     } catch (e) {
       this.fail(e);
     }
     this.reading = false;
-    // A response goes out after this read's disk-queue writes (queued as microtasks while parsing) have
-    // reached the kernel: an OK means the message survives the death of this process.
     if (this.responsesPending || this.flushWanted) this.queueFlush();
+  }
+
+  /**
+   * Holds the input after the current command until `step` settles, then resumes it in order. A step
+   * that throws fails the client as a command would.
+   */
+  suspend(step: Promise<void>): void {
+    this.parser.pause();
+    this.w.pauseInput();
+    step.then(
+      () => this.resumeAfter(null),
+      (e: unknown) => this.resumeAfter(e),
+    );
+  }
+
+  private resumeAfter(err: unknown): void {
+    if (this.closed) return;
+    this.handleInput(() => {
+      if (err !== null) throw err;
+      this.parser.resume();
+      this.w.resumeInput();
+    });
   }
 
   private queueFlush(): void {
@@ -133,6 +196,13 @@ export class Client implements CommandSink, Connection {
 
   private fail(e: unknown): void {
     const err = e as ClientError;
+    if (e instanceof CodecError) {
+      // as nsqd's IOLoop on a read error: logged, the connection closed, nothing sent
+      this.nsqd.log.error(`[${this.remoteAddress}] - failed to read command - ${e.message}`);
+      this.parser.stop();
+      this.close();
+      return;
+    }
     if (typeof err.fatal !== "boolean") {
       this.nsqd.log.error(`[${this.remoteAddress}] internal error - ${(e as Error).stack ?? e}`);
       this.parser.stop();
@@ -197,6 +267,89 @@ export class Client implements CommandSink, Connection {
     this.w.onDrain();
   }
 
+  // --- IDENTIFY's upgrades ---
+
+  /**
+   * After IDENTIFY's answer: TLS, then snappy or deflate, each confirmed with OK (the last one
+   * compressed), as nsqd does. The input that follows waits until they are done.
+   */
+  upgrade(tls: boolean, compression: Codec["name"] | null, deflateLevel: number): void {
+    this.upgrading = true;
+    this.suspend(this.runUpgrades(tls, compression, deflateLevel));
+  }
+
+  private async runUpgrades(tls: boolean, compression: Codec["name"] | null, deflateLevel: number): Promise<void> {
+    if (tls) {
+      this.nsqd.log.info(`PROTOCOL(V2): [${this.remoteAddress}] upgrading connection to TLS`);
+      // the answer must be on the wire in plain text before the socket turns TLS
+      this.flush();
+      await this.w.drained();
+      if (this.closed) return;
+      if (this.w.heldBytes > 0) throw new FatalClientError("E_IDENTIFY_FAILED", "IDENTIFY failed data received before the TLS handshake");
+      await this.startTls();
+      this.sendResponse(FrameType.Response, OK);
+      this.flush();
+    }
+    if (compression !== null) {
+      const level = compression === "deflate" ? ` (level ${deflateLevel})` : "";
+      this.nsqd.log.info(`PROTOCOL(V2): [${this.remoteAddress}] upgrading connection to ${compression}${level}`);
+      // what went before (IDENTIFY's answer, TLS's OK) leaves uncompressed
+      this.flush();
+      const codec = await loadCodec(compression, deflateLevel);
+      if (this.closed) return;
+      this.w.setCodec(codec);
+      this.sendResponse(FrameType.Response, OK);
+    }
+    this.upgrading = false;
+  }
+
+  private startTls(): Promise<void> {
+    const secure = upgradeTls(this.socket, this.nsqd.tls!.server);
+    this.socket = secure;
+    this.w.setSocket(secure);
+    return new Promise((resolve, reject) => {
+      this.handshakeTimer = setTimeout(() => this.onHandshake(false, new Error("TLS handshake timed out")), TLS_HANDSHAKE_TIMEOUT);
+      this.handshakeDone = (err) => {
+        if (err === null) resolve();
+        else reject(new FatalClientError("E_IDENTIFY_FAILED", `IDENTIFY failed ${err.message}`));
+      };
+    });
+  }
+
+  onHandshake(ok: boolean, err: Error | null): void {
+    const done = this.handshakeDone;
+    if (done === null) return;
+    this.handshakeDone = null;
+    clearTimeout(this.handshakeTimer!);
+    this.handshakeTimer = null;
+    if (!ok) return done(err ?? new Error("TLS handshake failed"));
+    const s = this.socket;
+    const cert = s.getPeerCertificate() as { subject?: { CN?: string } } | undefined;
+    if (this.nsqd.tls!.requireAnyCert && cert?.subject === undefined) return done(new Error("tls: client didn't provide a certificate"));
+    this.tls = true;
+    this.tlsVersion = TLS_VERSION_NAMES[s.getTLSVersion() ?? ""] ?? `Unknown ${s.getTLSVersion()}`;
+    this.tlsCipherSuite = (s.getCipher() as { standardName?: string } | null)?.standardName ?? "";
+    this.tlsCommonName = cert?.subject?.CN ?? "";
+    done(null);
+  }
+
+  // --- AUTH ---
+
+  /** Has the auth server granted anything (NSQ's HasAuthorizations)? */
+  get authed(): boolean {
+    return this.authState !== null && this.authState.permissionCount > 0;
+  }
+
+  /** Asks the auth server about this client's secret (nsqd's QueryAuthd); the state is kept only on success. */
+  async queryAuth(): Promise<void> {
+    this.authState = await this.nsqd.auth!.query({
+      secret: this.authSecret,
+      remoteIp: this.socket.remoteAddress ?? "",
+      tls: this.tls,
+      commonName: this.tlsCommonName,
+    });
+  }
+
   // --- flow control ---
 
   isReadyForMessages(): boolean {
@@ -254,6 +407,8 @@ export class Client implements CommandSink, Connection {
         this.close();
         return;
       }
+      // nsqd's heartbeat waits for an upgrade in progress; one that comes due then is skipped here
+      if (this.upgrading) return;
       this.sendResponse(FrameType.Response, HEARTBEAT);
       this.flushResponses();
     }, hb);
@@ -275,11 +430,12 @@ export class Client implements CommandSink, Connection {
 
   cleanup(): void {
     this.closed = true;
-    this.w.closed = true;
+    this.w.abort();
     this.parser.stop();
     if (this.flushTimer !== null) clearTimeout(this.flushTimer);
     if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
-    this.flushTimer = this.heartbeatTimer = null;
+    if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
+    this.flushTimer = this.heartbeatTimer = this.handshakeTimer = null;
     if (this.channel !== null) {
       const ch = this.channel;
       this.channel = null;

@@ -25,6 +25,7 @@ import {
 } from "../../core/http.ts";
 import { type ApiEnv, type ApiRoute, mountRoutes } from "../../core/http-router.ts";
 import { serveHttp } from "../../core/http-server.ts";
+import type { ServerTlsOptions } from "../../core/listener.ts";
 import type { ListenAddress } from "../../core/net.ts";
 import { LOG_LEVELS, type LogLevel } from "../../core/options.ts";
 import { ClientError } from "../../core/protocol/errors.ts";
@@ -431,8 +432,10 @@ export function maxRequestBodySize(nsqd: NSQD): number {
   return 2 * Math.max(nsqd.opts.maxBodySize, nsqd.opts.maxMsgSize);
 }
 
-export function listenHttp(nsqd: NSQD, addr: ListenAddress, api: HttpApi = new HttpApi(nsqd)): HttpListener {
+/** The API on `addr`; with `tls`, the HTTPS listener. */
+export function listenHttp(nsqd: NSQD, addr: ListenAddress, api: HttpApi = new HttpApi(nsqd), tls?: ServerTlsOptions): HttpListener {
   const s = serveHttp(addr, {
+    tls,
     maxRequestBodySize: maxRequestBodySize(nsqd),
     fetch: (req, server) => api.app.fetch(req, { server }),
     error: (err) => {

@@ -4,7 +4,7 @@ import { parseListenAddress } from "../../core/net.ts";
 import { latin1 } from "../../core/protocol/bytes.ts";
 import { writeCommand } from "../../core/protocol/commands.ts";
 import { FrameDecoder, MAGIC_V1 } from "../../core/protocol/frame.ts";
-import { ConnWriter } from "../../core/transport.ts";
+import { Transport } from "../../core/transport.ts";
 
 /** What nsqlookupd says about itself in its IDENTIFY response (NSQ's lookupd PeerInfo). */
 export interface LookupdInfo {
@@ -55,7 +55,7 @@ export class LookupPeer {
   /** Known after the first successful IDENTIFY. */
   info: LookupdInfo | null = null;
   private state: "disconnected" | "connecting" | "identifying" | "connected" | "closed" = "disconnected";
-  private w: ConnWriter | null = null;
+  private w: Transport | null = null;
   private decoder: FrameDecoder | null = null;
   private flushQueued = false;
   /** Commands written and not yet answered, oldest first, with what to do with the answer. */
@@ -129,7 +129,7 @@ export class LookupPeer {
     this.socket = s;
     // answers are bounded by --max-body-size, as in Go's readResponseBounded
     this.decoder = new FrameDecoder((_, data) => this.onResponse(data), { typed: false, maxSize: this.maxBodySize });
-    this.w = new ConnWriter(s, { initialSize: 4096, maxPending: 1 << 20 });
+    this.w = new Transport(s, { initialSize: 4096, maxPending: 1 << 20 });
     this.state = "identifying";
     this.w.out.bytes(MAGIC_V1);
     this.write("IDENTIFY", [], new TextEncoder().encode(JSON.stringify(this.delegate.identify())), (resp) => this.identified(resp));

@@ -6,17 +6,19 @@ import type { Logger } from "../../core/log.ts";
 import { parseListenAddress } from "../../core/net.ts";
 import { MSG_HEADER_LENGTH } from "../../core/protocol/message.ts";
 import { isValidChannelName, isValidTopicName } from "../../core/protocol/names.ts";
+import { AuthServer } from "./auth.ts";
 import { type BackendQueue, DropBackend } from "./backend.ts";
 import type { Channel } from "./channel.ts";
 import type { Client } from "./client.ts";
 import { DeferredStore } from "./deferred-store.ts";
-import { type HttpListener, listenHttp } from "./http.ts";
+import { HttpApi, type HttpListener, listenHttp } from "./http.ts";
 import { Lookup } from "./lookup.ts";
 import { type Metadata, readMetadata, writeMetadata } from "./metadata.ts";
 import type { NsqdOptions } from "./options.ts";
 import { StatsdLoop } from "./statsd.ts";
 import { listenNsqdTcp } from "./tcp.ts";
 import type { TcpListener } from "../../core/listener.ts";
+import { clientCa, loadTls, type NsqdTls } from "./tls.ts";
 import { Topic } from "./topic.ts";
 
 /** nsqd's QueueScanInterval: how often in-flight timeouts and deferred messages are looked at. */
@@ -33,8 +35,13 @@ export class NSQD {
   readonly lookup = new Lookup(this);
   readonly dataPath: string;
   health: string | null = null;
+  /** Set when --tls-cert and --tls-key are: clients may then ask for TLS, and HTTPS is served. */
+  tls: NsqdTls | null = null;
+  /** Set when --auth-http-address is: clients must then AUTH. */
+  auth: AuthServer | null = null;
   private tcp: TcpListener | null = null;
   private http: HttpListener | null = null;
+  private https: HttpListener | null = null;
   private statsd: StatsdLoop | null = null;
   private scanTimer: Timer | null = null;
   private readonly dirLock: DirLock;
@@ -53,9 +60,17 @@ export class NSQD {
   }
 
   async main(): Promise<void> {
-    // Refuse what is not built rather than run without it: a client would believe it is protected.
-    if (this.opts.authHttpAddress.length > 0) throw new Error("--auth-http-address: AUTH is not supported yet");
-    if (this.opts.tlsCert !== "" || this.opts.tlsKey !== "") throw new Error("--tls-cert/--tls-key: TLS is not supported yet");
+    const o = this.opts;
+    this.tls = await loadTls(o);
+    if (o.authHttpAddress.length > 0) {
+      this.auth = new AuthServer({
+        addresses: o.authHttpAddress,
+        method: o.authHttpRequestMethod,
+        timeoutMs: o.httpClientRequestTimeout,
+        ca: clientCa(o),
+        log: this.log,
+      });
+    }
     mkdirSync(this.dataPath, { recursive: true });
     try {
       this.dirLock.lock();
@@ -65,14 +80,22 @@ export class NSQD {
     try {
       this.loadMetadata();
       this.persistMetadata();
-      this.tcp = listenNsqdTcp(this, parseListenAddress(this.opts.tcpAddress));
-      if (this.opts.httpAddress !== "") this.http = listenHttp(this, parseListenAddress(this.opts.httpAddress));
+      this.tcp = listenNsqdTcp(this, parseListenAddress(o.tcpAddress));
+      if (this.tls !== null && o.httpsAddress !== "") {
+        this.https = listenHttp(this, parseListenAddress(o.httpsAddress), new HttpApi(this, { tls: true }), this.tls.server);
+      }
+      if (o.httpAddress !== "") {
+        const api = new HttpApi(this, { httpsPort: () => this.httpsPort() });
+        this.http = listenHttp(this, parseListenAddress(o.httpAddress), api);
+      }
     } catch (e) {
       this.tcp?.stop(true);
+      this.https?.stop(true);
       this.dirLock.unlock();
       throw e;
     }
     this.log.info(`TCP: listening on ${this.tcpAddress()}`);
+    if (this.https !== null) this.log.info(`HTTPS: listening on ${this.https.address()}`);
     if (this.http !== null) this.log.info(`HTTP: listening on ${this.http.address()}`);
     if (this.opts.statsdAddress !== "") this.statsd = new StatsdLoop(this).start();
     this.lookup.start();
@@ -99,12 +122,18 @@ export class NSQD {
     return this.http?.port() ?? 0;
   }
 
+  /** 0 without an HTTPS listener. */
+  httpsPort(): number {
+    return this.https?.port() ?? 0;
+  }
+
   async exit(): Promise<void> {
     if (this.exited) return;
     this.exited = true;
     this.log.info("NSQ: closing");
     this.tcp?.stop(false);
     this.http?.stop();
+    this.https?.stop();
     this.statsd?.stop();
     for (const c of [...this.clients.values()]) c.close();
     if (this.scanTimer !== null) clearInterval(this.scanTimer);
@@ -118,6 +147,7 @@ export class NSQD {
     this.lookup.exit();
     this.tcp?.stop(true);
     this.http?.stop(true);
+    this.https?.stop(true);
     this.dirLock.unlock();
   }
 

@@ -9,6 +9,7 @@ import { NSQ_VERSION } from "../../core/version.ts";
 import { type Client, ClientState } from "./client.ts";
 import { decodeIdentify } from "./identify.ts";
 import type { Message } from "./message.ts";
+import { TLSRequired } from "./options.ts";
 import { publish } from "./publish.ts";
 
 /**
@@ -22,9 +23,12 @@ const quote = (s: string) => JSON.stringify(s);
 
 export function line(client: Client, args: Uint8Array[]): number {
   const name = verb(args);
+  if (name === "IDENTIFY") return identifyLimit(client);
+  // enforceTLSPolicy: until the upgrade, IDENTIFY is all a client may do
+  if (client.nsqd.opts.tlsRequired !== TLSRequired.No && !client.tls) {
+    throw new FatalClientError("E_INVALID", `cannot ${name} in current state (TLS required)`);
+  }
   switch (name) {
-    case "IDENTIFY":
-      return identifyLimit(client);
     case "FIN":
       return FIN(client, args);
     case "RDY":
@@ -62,7 +66,7 @@ export function body(client: Client, args: Uint8Array[], data: Uint8Array): void
     case "DPUB":
       return DPUB(client, args, data);
     case "AUTH":
-      return AUTH(client);
+      return AUTH(client, data);
   }
 }
 
@@ -152,25 +156,33 @@ function IDENTIFY(client: Client, data: Uint8Array): void {
     client.sendResponse(FrameType.Response, OK);
     return;
   }
-  // TLS, snappy and deflate are declined until they are built: a client that asks is told "false".
+  // a repeated IDENTIFY does not upgrade again what is already upgraded
+  const compressed = client.snappy || client.deflate;
+  const tls = client.nsqd.tls !== null && d.tls_v1 && !client.tls;
+  const deflate = o.deflate && d.deflate && !compressed;
+  let deflateLevel = deflate && d.deflate_level > 0 ? d.deflate_level : 6;
+  if (o.maxDeflateLevel < deflateLevel) deflateLevel = o.maxDeflateLevel;
+  const snappy = o.snappy && d.snappy && !compressed;
+  if (deflate && snappy) throw new FatalClientError("E_IDENTIFY_FAILED", "cannot enable both deflate and snappy compression");
   const resp = {
     max_rdy_count: o.maxRdyCount,
     version: NSQ_VERSION,
     max_msg_timeout: o.maxMsgTimeout,
     msg_timeout: client.msgTimeout,
-    tls_v1: false,
-    deflate: false,
-    deflate_level: Math.min(d.deflate_level > 0 ? d.deflate_level : 6, o.maxDeflateLevel),
+    tls_v1: tls,
+    deflate,
+    deflate_level: deflateLevel,
     max_deflate_level: o.maxDeflateLevel,
-    snappy: false,
+    snappy,
     sample_rate: client.sampleRate,
-    auth_required: false,
+    auth_required: client.nsqd.auth !== null,
     output_buffer_size: client.outputBufferSize,
     output_buffer_timeout: client.outputBufferTimeout,
     topology_region: o.topologyRegion,
     topology_zone: o.topologyZone,
   };
   client.sendResponse(FrameType.Response, ascii(JSON.stringify(resp)));
+  if (tls || snappy || deflate) client.upgrade(tls, snappy ? "snappy" : deflate ? "deflate" : null, deflateLevel);
 }
 
 function authLimit(client: Client, args: Uint8Array[]): number {
@@ -179,8 +191,49 @@ function authLimit(client: Client, args: Uint8Array[]): number {
   return client.nsqd.opts.maxBodySize;
 }
 
-function AUTH(_client: Client): void {
-  throw new FatalClientError("E_AUTH_DISABLED", "AUTH disabled");
+function AUTH(client: Client, data: Uint8Array): void {
+  if (client.authed) throw new FatalClientError("E_INVALID", "AUTH already set");
+  if (client.nsqd.auth === null) throw new FatalClientError("E_AUTH_DISABLED", "AUTH disabled");
+  client.authSecret = new TextDecoder().decode(data);
+  client.suspend(
+    client.queryAuth().then(
+      () => {
+        if (!client.authed) throw new FatalClientError("E_UNAUTHORIZED", "AUTH no authorizations found");
+        const a = client.authState!;
+        const resp = { identity: a.identity, identity_url: a.identityUrl, permission_count: a.permissionCount };
+        client.sendResponse(FrameType.Response, ascii(JSON.stringify(resp)));
+      },
+      (e: unknown) => {
+        throw authFailed(client, e);
+      },
+    ),
+  );
+}
+
+/** Why the auth server failed is logged, never told to the client. */
+function authFailed(client: Client, e: unknown): FatalClientError {
+  client.nsqd.log.warn(`PROTOCOL(V2): [${client.remoteAddress}] AUTH failed ${(e as Error).message}`);
+  return new FatalClientError("E_AUTH_FAILED", "AUTH failed");
+}
+
+/**
+ * nsqd's CheckAuth for SUB, PUB, MPUB and DPUB when auth is enabled: `then` runs at once when the cached
+ * authorizations allow the command, or once a refresh of expired ones (held input waits) does.
+ */
+function authorized(client: Client, cmd: string, topic: string, channel: string, then: () => void): void {
+  if (!client.authed) throw new FatalClientError("E_AUTH_FIRST", `AUTH required before ${cmd}`);
+  const check = () => {
+    if (!client.authState!.isAllowed(topic, channel)) {
+      throw new FatalClientError("E_UNAUTHORIZED", `AUTH failed for ${cmd} on ${quote(topic)} ${quote(channel)}`);
+    }
+    then();
+  };
+  if (!client.authState!.isExpired()) return check();
+  client.suspend(
+    client.queryAuth().then(check, (e: unknown) => {
+      throw authFailed(client, e);
+    }),
+  );
 }
 
 // --- SUB / RDY / CLS ---
@@ -197,6 +250,12 @@ function SUB(client: Client, args: Uint8Array[]): number {
   if (!isValidChannelName(channelName)) {
     throw new FatalClientError("E_BAD_CHANNEL", `SUB channel name ${quote(channelName)} is not valid`);
   }
+  if (client.nsqd.auth !== null) authorized(client, "SUB", topicName, channelName, () => subscribe(client, topicName, channelName));
+  else subscribe(client, topicName, channelName);
+  return NO_BODY;
+}
+
+function subscribe(client: Client, topicName: string, channelName: string): void {
   const topic = client.nsqd.getTopic(topicName);
   if (topic.exiting) throw new FatalClientError("E_SUB_FAILED", "SUB failed to deleted topic/channel");
   const channel = topic.getChannel(channelName);
@@ -209,7 +268,6 @@ function SUB(client: Client, args: Uint8Array[]): number {
   client.state = ClientState.Subscribed;
   client.channel = channel;
   client.sendResponse(FrameType.Response, OK);
-  return NO_BODY;
 }
 
 function RDY(client: Client, args: Uint8Array[]): number {
@@ -324,13 +382,20 @@ function publishCommand(client: Client, topicName: string, msgs: Message[], code
 
 function PUB(client: Client, args: Uint8Array[], data: Uint8Array): void {
   const topicName = latin1(args[1]!);
+  if (client.nsqd.auth !== null) authorized(client, "PUB", topicName, "", () => pub(client, topicName, data));
+  else pub(client, topicName, data);
+}
+
+function pub(client: Client, topicName: string, data: Uint8Array): void {
   const topic = client.nsqd.getTopic(topicName);
   publishCommand(client, topicName, [topic.newMessage(own(data))], "E_PUB_FAILED", "PUB");
 }
 
 function mpubLimit(client: Client, args: Uint8Array[]): number {
   const topicName = topicParam(args, "MPUB", 2, "E_BAD_TOPIC ");
-  client.nsqd.getTopic(topicName);
+  // nsqd checks MPUB's authorization before it reads the body, and then gets the topic
+  if (client.nsqd.auth !== null) authorized(client, "MPUB", topicName, "", () => client.nsqd.getTopic(topicName));
+  else client.nsqd.getTopic(topicName);
   return client.nsqd.opts.maxBodySize;
 }
 
@@ -356,6 +421,11 @@ function dpubLimit(client: Client, args: Uint8Array[]): number {
 
 function DPUB(client: Client, args: Uint8Array[], data: Uint8Array): void {
   const topicName = latin1(args[1]!);
+  if (client.nsqd.auth !== null) authorized(client, "DPUB", topicName, "", () => dpub(client, args, topicName, data));
+  else dpub(client, args, topicName, data);
+}
+
+function dpub(client: Client, args: Uint8Array[], topicName: string, data: Uint8Array): void {
   const topic = client.nsqd.getTopic(topicName);
   const m = topic.newMessage(own(data));
   m.deferred = parseBase10(args[2]!);

@@ -25,23 +25,6 @@ export interface Stats {
   producers: ClientStats[] | null;
 }
 
-/**
- * Connection features a Client may carry once TLS, compression and AUTH exist; stats reports them
- * when present and as off/empty otherwise.
- */
-export interface ClientFeatureFields {
-  tls?: boolean;
-  tlsCipherSuite?: string;
-  tlsVersion?: string;
-  tlsNegotiatedProtocol?: string;
-  tlsNegotiatedProtocolIsMutual?: boolean;
-  deflate?: boolean;
-  snappy?: boolean;
-  authed?: boolean;
-  authIdentity?: string;
-  authIdentityUrl?: string;
-}
-
 /** nsqd's GetStats(topic, channel, includeClients). */
 export function getStats(nsqd: NSQD, topic = "", channel = "", includeClients = true): Stats {
   let topics: Topic[];
@@ -110,7 +93,6 @@ export function channelStats(c: Channel, clients: ClientStats[] | null): Channel
 
 /** A client's stats; with a topic filter its pub counts are that topic's only. */
 export function clientStats(c: Client, topicFilter = ""): ClientStats {
-  const f = c as Client & ClientFeatureFields;
   const pubCounts: PubCount[] = [];
   for (const [topic, count] of c.pubCounts) {
     if (topicFilter === "" || topic === topicFilter) pubCounts.push({ topic, count });
@@ -129,25 +111,28 @@ export function clientStats(c: Client, topicFilter = ""): ClientStats {
     requeue_count: c.requeueCount,
     connect_ts: Math.floor(c.connectTs / 1000),
     sample_rate: c.sampleRate,
-    deflate: f.deflate === true,
-    snappy: f.snappy === true,
+    deflate: c.deflate,
+    snappy: c.snappy,
     user_agent: c.userAgent,
     topology_zone: c.topologyZone,
     topology_region: c.topologyRegion,
-    tls: f.tls === true,
-    tls_cipher_suite: f.tlsCipherSuite ?? "",
-    tls_version: f.tlsVersion ?? "",
-    tls_negotiated_protocol: f.tlsNegotiatedProtocol ?? "",
-    tls_negotiated_protocol_is_mutual: f.tlsNegotiatedProtocolIsMutual === true,
+    tls: c.tls,
+    tls_cipher_suite: c.tlsCipherSuite,
+    tls_version: c.tlsVersion,
+    // ALPN: NSQ's clients negotiate none; Go reports "mutual" true on every TLS connection (deprecated field)
+    tls_negotiated_protocol: "",
+    tls_negotiated_protocol_is_mutual: c.tls,
   };
-  if (f.authed || f.authIdentity || f.authIdentityUrl || pubCounts.length > 0) {
+  const identity = c.authState?.identity ?? "";
+  const identityUrl = c.authState?.identityUrl ?? "";
+  if (c.authed || identity || identityUrl || pubCounts.length > 0) {
     // rebuild to keep Go's field order for the omitempty fields
     const { topology_zone, topology_region, tls, tls_cipher_suite, tls_version, tls_negotiated_protocol, tls_negotiated_protocol_is_mutual, ...head } = s;
     return {
       ...head,
-      ...(f.authed ? { authed: true } : {}),
-      ...(f.authIdentity ? { auth_identity: f.authIdentity } : {}),
-      ...(f.authIdentityUrl ? { auth_identity_url: f.authIdentityUrl } : {}),
+      ...(c.authed ? { authed: true } : {}),
+      ...(identity ? { auth_identity: identity } : {}),
+      ...(identityUrl ? { auth_identity_url: identityUrl } : {}),
       topology_zone,
       topology_region,
       ...(pubCounts.length > 0 ? { pub_counts: pubCounts } : {}),
