@@ -80,6 +80,22 @@ export function onSignals(log: Logger, signals: NodeJS.Signals[] = ["SIGINT", "S
   return ac.signal;
 }
 
+/**
+ * A tool's main after its flags: SIGINT/SIGTERM abort `run`'s signal, an error is one FATAL line and exit 1,
+ * a clean stop exits 0.
+ * @example await runTool(log, (signal) => toHttp(opts, { log, signal }));
+ */
+export async function runTool(log: Logger, run: (signal: AbortSignal) => Promise<unknown>): Promise<never> {
+  const signal = onSignals(log);
+  startupDone();
+  try {
+    await run(signal);
+  } catch (e) {
+    fail(log, e);
+  }
+  process.exit(0);
+}
+
 /** For tools: log a fatal error on one line (no stack) and exit 1, as NSQ's log.Fatal does. */
 export function fail(log: Logger, e: unknown): never {
   log.fatal(errorText(e));

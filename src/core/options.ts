@@ -16,7 +16,7 @@ import { formatDuration, parseDuration } from "./duration.ts";
 import { LOG_LEVELS, type LogLevel } from "./log.ts";
 
 /** Go's usage type word (`flag.UnquoteUsage`); `""` for booleans. */
-export type TypeName = "" | "string" | "int" | "duration" | "value";
+export type TypeName = "" | "string" | "int" | "float" | "duration" | "value";
 
 // zod/mini ships without messages ("Invalid input"); classic zod installs English ones, which issues like
 // `--e2e-processing-latency-percentile Invalid input: expected number, received NaN` rely on.
@@ -217,6 +217,22 @@ function duration(dflt: number, help: string, o?: Common<number>): FlagDef<numbe
   });
 }
 
+/** Go `flag.Float64` (`strconv.ParseFloat` syntax). */
+function float(dflt: number, help: string, o?: Common<number>): FlagDef<number> {
+  return make(z.number(), o, {
+    type: "float",
+    help,
+    default: dflt,
+    parse: parseFloatGo,
+    fromConfig: (v) => {
+      if (typeof v === "number") return v;
+      if (typeof v === "string") return parseFloatGo(v);
+      throw new Error("expected a number");
+    },
+    show: (v) => (v === 0 ? "" : String(v)),
+  });
+}
+
 /** Repeatable string flag (Go `app.StringArray`); TOML takes an array or a comma-separated string. */
 function strings(help: string, o?: Common<string[]>): FlagDef<string[]> {
   return make(z.array(z.string()), o, {
@@ -296,7 +312,7 @@ function deprecated(help: string): FlagDef<boolean> & { readonly ignored: true }
 }
 
 /** Flag builders for `defineOptions` tables. */
-export const flag = { string, bool, int, duration, strings, floats, choice, deprecated } as const;
+export const flag = { string, bool, int, float, duration, strings, floats, choice, deprecated } as const;
 
 const BOOL_TRUE = new Set(["1", "t", "T", "TRUE", "true", "True"]);
 const BOOL_FALSE = new Set(["0", "f", "F", "FALSE", "false", "False"]);
