@@ -1,7 +1,8 @@
 #!/usr/bin/env bun
 /**
  * `nsq`: NSQ's programs in one executable. `nsq <command> [flags]`, or run it through a link named after
- * an NSQ program (`nsqd`, `nsqlookupd`, `nsqadmin`, `nsq_tail`, `to_nsq`, `nsq_stat`) to be that program.
+ * an NSQ program (`nsqd`, `nsqlookupd`, `nsqadmin`, `nsq_tail`, `to_nsq`, `nsq_stat`, `nsq_to_file`,
+ * `nsq_to_http`, `nsq_to_nsq`, `bench_writer`, `bench_reader`) to be that program.
  * Each command parses its own flags exactly like NSQ's Go binaries; citty only renders the top-level help.
  * @module
  */
@@ -48,18 +49,51 @@ const COMMANDS: Record<string, Command> = {
     description: "poll /stats of a topic/channel's producers and print aggregate stats",
     load: () => import("./commands/stat.ts"),
   },
+  "to-file": {
+    program: "nsq_to_file",
+    description: "consume topics and write them to files, rotated, optionally gzipped",
+    load: () => import("./commands/to-file.ts"),
+  },
+  "to-http": {
+    program: "nsq_to_http",
+    description: "consume a topic and make an HTTP request (GET or POST) per message",
+    load: () => import("./commands/to-http.ts"),
+  },
+  "nsq-to-nsq": {
+    program: "nsq_to_nsq",
+    description: "consume topics and re-publish their messages to other nsqd",
+    load: () => import("./commands/nsq-to-nsq.ts"),
+  },
+  bench: {
+    program: "bench",
+    description: "NSQ's bench tools: writer (bench_writer), reader (bench_reader), latency",
+    load: () => import("./commands/bench.ts"),
+  },
 };
 
-function find(name: string): Command | undefined {
-  return Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : Object.values(COMMANDS).find((c) => c.program === name);
+/** NSQ programs that are one tool of a command: the name, and the command line it stands for. */
+const TOOL_PROGRAMS: Record<string, readonly [command: string, ...args: string[]]> = {
+  bench_writer: ["bench", "writer"],
+  bench_reader: ["bench", "reader"],
+};
+
+/** A program name (`nsqd`, `bench_writer`) as the command and the arguments that go before the user's. */
+function program(name: string): [Command, string[]] | undefined {
+  const tool = Object.hasOwn(TOOL_PROGRAMS, name) ? TOOL_PROGRAMS[name] : undefined;
+  if (tool) return [COMMANDS[tool[0]]!, tool.slice(1)];
+  const command = Object.values(COMMANDS).find((c) => c.program === name);
+  return command && [command, []];
+}
+
+function find(name: string): [Command, string[]] | undefined {
+  return Object.hasOwn(COMMANDS, name) ? [COMMANDS[name]!, []] : program(name);
 }
 
 /** The program a link was named after. Compiled, argv0 is the link's name; under `bun cli/nsq.ts`, argv0 set with `exec -a` or a copy of the script named after the program. */
-function invokedAs(): Command | undefined {
+function invokedAs(): [Command, string[]] | undefined {
   for (const path of [process.argv0, process.argv[1] ?? ""]) {
-    const name = basename(path).replace(/\.(exe|ts|js)$/, "");
-    const command = Object.values(COMMANDS).find((c) => c.program === name);
-    if (command) return command;
+    const found = program(basename(path).replace(/\.(exe|ts|js)$/, ""));
+    if (found) return found;
   }
   return undefined;
 }
@@ -97,6 +131,7 @@ async function root(argv: string[]): Promise<void> {
 
 const argv = process.argv.slice(2);
 const direct = invokedAs();
-if (direct) await start(direct, argv);
-else if (argv[0] !== undefined && find(argv[0])) await start(find(argv[0])!, argv.slice(1));
+const named = argv[0] === undefined ? undefined : find(argv[0]);
+if (direct) await start(direct[0], [...direct[1], ...argv]);
+else if (named) await start(named[0], [...named[1], ...argv.slice(1)]);
 else await root(argv);

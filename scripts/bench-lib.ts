@@ -23,6 +23,19 @@ export const nsqCommand = (): string[] =>
 
 export const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
 
+/** A process's memory from /proc/<pid>/status in KiB: VmRSS, VmHWM (peak RSS), RssAnon, RssFile. */
+export function memKiB(pid: number): { rss: number; hwm: number; anon: number; file: number } {
+  const s = readFileSync(`/proc/${pid}/status`, "utf8");
+  const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(s)?.[1] ?? NaN);
+  return { rss: field("VmRSS"), hwm: field("VmHWM"), anon: field("RssAnon"), file: field("RssFile") };
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat (100 ticks a second). */
+export function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
 export interface BenchNsqd {
   proc: Subprocess<"ignore", "ignore", "pipe">;
   port: number;
@@ -31,14 +44,14 @@ export interface BenchNsqd {
 }
 
 /** nsqd as its own process on random loopback ports, once its TCP port accepts connections. */
-export async function spawnNsqd(flags: string[], opts: { http?: boolean } = {}): Promise<BenchNsqd> {
+export async function spawnNsqd(flags: string[], opts: { http?: boolean; command?: string[] } = {}): Promise<BenchNsqd> {
   const dataPath = mkdtempSync(join(tmpdir(), "nsq-bench-"));
   // below the kernel's ephemeral range (32768+), where the load's own client sockets would collide
   const port = 10000 + 2 * Math.floor(Math.random() * 10000);
   const httpPort = opts.http ? port + 1 : 0;
   const http = opts.http ? `--http-address=127.0.0.1:${httpPort}` : "--http-address=";
   const proc = Bun.spawn(
-    [...nsqCommand(), "nsqd", `--tcp-address=127.0.0.1:${port}`, http, `--data-path=${dataPath}`, "--log-level=warn", ...flags],
+    [...(opts.command ?? nsqCommand()), "nsqd", `--tcp-address=127.0.0.1:${port}`, http, `--data-path=${dataPath}`, "--log-level=warn", ...flags],
     { stdin: "ignore", stdout: "ignore", stderr: "pipe" },
   );
   for (let i = 0; i < 100; i++) {

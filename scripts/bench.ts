@@ -1,121 +1,284 @@
 /**
- * nsqd throughput, in the manner of NSQ's bench/bench_writer and bench_reader: 200-byte messages,
- * MPUB batches of 200 with one round trip each, then a reader with RDY 2500 that FINs everything.
- * nsqd runs as its own process (spawned from this checkout); the load runs here, on the same cores.
+ * `npm run bench`: nsqd's throughput, memory and latency as NSQ's bench.sh measures them, as one table next to
+ * Go nsqd 1.3's figures on this machine and the targets of issue 9. Every case gets a fresh `dist/nsq nsqd`
+ * (NSQ_BIN to measure another build) whose topic and channel are created over HTTP before the load starts;
+ * the load is `nsq bench writer|reader|latency`, spawned from the same binary, 200-byte messages.
  *
- *   bun scripts/bench.ts [--seconds=10] [--workers=2] [--size=200] [--batch=200] [--rdy=2500] [-- nsqd flags…]
+ *   bun scripts/bench.ts [--seconds=5] [--workers=2] [--load-procs=1] [-- extra nsqd flags…]
  *
- * Prints msgs/s for MPUB ingest, draining and one-PUB-per-round-trip, and nsqd's RSS idle and under load.
+ * The CPU columns say which side was busy: nsqd's share of one core over the case, and the load tool's
+ * (user + system over its whole life, start-up included). A load tool well below 100% was not the bottleneck;
+ * `--load-procs=2` spreads each writer's and reader's connections over two processes to check it another way.
  */
-import type { Socket } from "bun";
-import { rmSync } from "node:fs";
-import { Command } from "../src/core/protocol/commands.ts";
-import { FrameDecoder, FrameType, MAGIC_V2 } from "../src/core/protocol/frame.ts";
-import { benchArgs, rssKiB, spawnNsqd } from "./bench-lib.ts";
+import { existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { parseDuration } from "../src/core/duration.ts";
+import { benchArgs, cpuSeconds, memKiB, spawnNsqd, type BenchNsqd } from "./bench-lib.ts";
 
 const { opt, nsqdFlags } = benchArgs();
-const SECONDS = opt("seconds", 10);
+const SECONDS = opt("seconds", 5);
+/** Connections per writer and reader: Go's GOMAXPROCS on this machine. */
 const WORKERS = opt("workers", 2);
-const SIZE = opt("size", 200);
-const BATCH = opt("batch", 200);
-const RDY = opt("rdy", 2500);
-const TOPIC = `bench_${Date.now()}`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Processes the writer's and reader's workers are spread over, to show the load tool is not the limit. */
+const PROCS = opt("load-procs", 1);
+const BIN = process.env.NSQ_BIN ?? join(import.meta.dir, "../dist/nsq");
+if (!existsSync(BIN)) {
+  console.error(`${BIN} not found: run \`npm run build\` first (or set NSQ_BIN)`);
+  process.exit(1);
+}
+const TOPIC = "sub_bench";
+const CHANNEL = "ch";
 
-/** A connection that sends a command and waits for its response, forever, counting messages. */
-async function roundTripper(port: number, cmd: Uint8Array, perCmd: number, until: number): Promise<number> {
-  let count = 0;
-  let done!: (n: number) => void;
-  const finished = new Promise<number>((r) => (done = r));
-  let sock: Socket<undefined>;
-  const decoder = new FrameDecoder((type, data) => {
-    if (type === FrameType.Error) throw new Error(new TextDecoder().decode(data));
-    if (data.length === 11) return; // _heartbeat_
-    count += perCmd;
-    if (performance.now() >= until) {
-      sock.end();
-      done(count);
-    } else sock.write(cmd);
-  });
-  sock = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data: (_s, c) => decoder.push(c) } });
-  sock.write(MAGIC_V2);
-  sock.write(cmd);
-  return finished;
+interface Target {
+  op: "≥" | "≤";
+  value: number;
+}
+interface Row {
+  name: string;
+  value: number;
+  unit: "msgs/s" | "ms" | "MiB";
+  go?: number;
+  target?: Target;
+  nsqdCpu?: number;
+  loadCpu?: number;
+}
+const rows: Row[] = [];
+const memRows: { name: string; idle: Mem; peak: Mem; hwm: number }[] = [];
+
+interface Mem {
+  anon: number;
+  file: number;
 }
 
-async function publish(port: number, seconds: number, batch: number, workers: number) {
-  const body = new Uint8Array(SIZE).fill(97);
-  const cmd = batch === 1 ? Command.pub(TOPIC, body) : Command.mpub(TOPIC, Array(batch).fill(body));
-  const start = performance.now();
-  const until = start + seconds * 1000;
-  const counts = await Promise.all(Array.from({ length: workers }, () => roundTripper(port, cmd, batch, until)));
-  const total = counts.reduce((a, b) => a + b, 0);
-  return { total, rate: total / ((performance.now() - start) / 1000) };
-}
-
-async function drain(port: number, expected: number, workers: number) {
-  const start = performance.now();
-  let got = 0;
-  let done!: () => void;
-  const finished = new Promise<void>((r) => (done = r));
-  const socks: Socket<undefined>[] = [];
-  for (let w = 0; w < workers; w++) {
-    let sock: Socket<undefined>;
-    const fins: Uint8Array[] = [];
-    const decoder = new FrameDecoder((type, data) => {
-      if (type !== FrameType.Message) return;
-      fins.push(Command.fin(new TextDecoder().decode(data.subarray(10, 26))));
-      got++;
-    });
-    sock = await Bun.connect({
-      hostname: "127.0.0.1",
-      port,
-      socket: {
-        data: (_s, c) => {
-          decoder.push(c);
-          if (fins.length) {
-            sock.write(Buffer.concat(fins));
-            fins.length = 0;
-          }
-          if (got >= expected) done();
-        },
-      },
-    });
-    sock.write(MAGIC_V2);
-    sock.write(Command.sub(TOPIC, "ch"));
-    sock.write(Command.rdy(RDY));
-    socks.push(sock);
+/** A POST, retried for a while: nsqd's HTTP listener may come up just after its TCP one. */
+async function post(url: string): Promise<Response> {
+  for (let i = 0; ; i++) {
+    try {
+      return await fetch(url, { method: "POST" });
+    } catch (e) {
+      if (i === 50) throw e;
+      await Bun.sleep(50);
+    }
   }
-  await finished;
-  const secs = (performance.now() - start) / 1000;
-  for (const s of socks) s.end();
-  return { total: got, rate: got / secs };
 }
 
-const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
-
-const { proc, port, dataPath } = await spawnNsqd(nsqdFlags);
-try {
-  await sleep(1000);
-  const idle = rssKiB(proc.pid);
-  let peak = idle;
-  const sampler = setInterval(() => (peak = Math.max(peak, rssKiB(proc.pid))), 200);
-  const phasePeak = () => {
-    const p = peak;
-    peak = rssKiB(proc.pid);
-    return `peak RSS ${(p / 1024).toFixed(1)} MiB`;
+/** A fresh nsqd with the topic and channel created, its idle memory, and a sampler for its peaks. */
+async function startNsqd(flags: string[], topic = TOPIC) {
+  const d: BenchNsqd = await spawnNsqd([...flags, ...nsqdFlags], { http: true, command: [BIN] });
+  const http = `http://127.0.0.1:${d.httpPort}`;
+  for (const path of [`/topic/create?topic=${topic}`, `/channel/create?topic=${topic}&channel=${CHANNEL}`]) {
+    const r = await post(http + path);
+    if (!r.ok) throw new Error(`POST ${path}: ${r.status} ${await r.text()}`);
+  }
+  await Bun.sleep(1000);
+  const pid = d.proc.pid;
+  const m = memKiB(pid);
+  const idle = { anon: m.anon, file: m.file };
+  const peak = { ...idle };
+  const sample = () => {
+    const s = memKiB(pid);
+    peak.anon = Math.max(peak.anon, s.anon);
+    peak.file = Math.max(peak.file, s.file);
   };
-  const pub = await publish(port, SECONDS, BATCH, WORKERS);
-  console.log(`MPUB ${BATCH}x${SIZE}B, ${WORKERS} conns: ${fmt(pub.rate)} msgs/s (${fmt(pub.total)} msgs in ${SECONDS}s), ${phasePeak()}`);
-  const sub = await drain(port, pub.total, 1);
-  console.log(`drain RDY ${RDY}: ${fmt(sub.rate)} msgs/s (${fmt(sub.total)} msgs), ${phasePeak()}`);
-  const single = await publish(port, Math.min(SECONDS, 5), 1, 1);
-  console.log(`PUB one per round trip: ${fmt(single.rate)} msgs/s, ${phasePeak()}`);
-  clearInterval(sampler);
-  console.log(`nsqd RSS idle ${(idle / 1024).toFixed(1)} MiB, after the run ${(rssKiB(proc.pid) / 1024).toFixed(1)} MiB`);
-  console.log(`nsqd flags: ${nsqdFlags.join(" ") || "(defaults)"}`);
-} finally {
-  proc.kill("SIGTERM");
-  await proc.exited;
-  rmSync(dataPath, { recursive: true, force: true });
+  const sampler = setInterval(sample, 100);
+  return {
+    address: `127.0.0.1:${d.port}`,
+    cpu: () => cpuSeconds(pid),
+    /** The channel's depth: what a reader has left to drain. */
+    async depth(): Promise<number> {
+      const stats = (await (await fetch(`${http}/stats?format=json&topic=${topic}&channel=${CHANNEL}`)).json()) as {
+        topics: { channels: { depth: number }[] }[];
+      };
+      return stats.topics[0]?.channels[0]?.depth ?? 0;
+    },
+    /** Records the memory row (when named) and stops nsqd. */
+    async stop(memName?: string): Promise<void> {
+      clearInterval(sampler);
+      sample();
+      if (memName) memRows.push({ name: memName, idle, peak, hwm: memKiB(pid).hwm });
+      d.proc.kill("SIGKILL");
+      await d.proc.exited;
+      rmSync(d.dataPath, { recursive: true, force: true });
+    },
+  };
+}
+type Nsqd = Awaited<ReturnType<typeof startNsqd>>;
+
+interface ToolRun {
+  line: string;
+  opsPerSec: number;
+  /** Messages the run stands for (ops/s × duration) and its duration in seconds. */
+  count: number;
+  seconds: number;
+  /** The tool's CPU seconds over its wall seconds; with several processes, the busiest one's. */
+  cpuShare: number;
+}
+
+/** `nsq bench <tool> …`, its result line from stderr, and how much CPU it used. */
+async function tool(args: string[]): Promise<ToolRun> {
+  const started = performance.now();
+  const p = Bun.spawn([BIN, "bench", ...args], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+  const [err, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
+  const wall = (performance.now() - started) / 1000;
+  if (code !== 0) throw new Error(`nsq bench ${args.join(" ")} exited ${code}:\n${err}`);
+  const line = err.trim().split("\n").at(-1)!;
+  const u = p.resourceUsage();
+  const cpu = u ? Number(u.cpuTime.user + u.cpuTime.system) / 1e6 : NaN;
+  const m = /duration: (\S+) - [\d.]+mb\/s - ([\d.]+|\+Inf|NaN)ops\/s/.exec(line);
+  const seconds = m ? parseDuration(m[1]!) / 1000 : NaN;
+  const opsPerSec = m ? Number(m[2]) : NaN;
+  return { line, opsPerSec, count: Math.round(opsPerSec * seconds), seconds, cpuShare: cpu / wall };
+}
+
+/**
+ * A writer or reader as `--load-procs` processes sharing the workers (and a reader's `--count`): the rate is
+ * all their messages over the longest run.
+ */
+async function load(args: string[], count = 0): Promise<ToolRun> {
+  if (PROCS === 1) return tool([...args, `--workers=${WORKERS}`, ...(count ? [`--count=${count}`] : [])]);
+  const runs = await Promise.all(
+    Array.from({ length: PROCS }, (_, i) => {
+      const workers = Math.floor(WORKERS / PROCS) + (i < WORKERS % PROCS ? 1 : 0);
+      return tool([...args, `--workers=${workers}`, ...(count ? [`--count=${Math.ceil(count / PROCS)}`] : [])]);
+    }),
+  );
+  const total = runs.reduce((n, r) => n + r.count, 0);
+  const seconds = Math.max(...runs.map((r) => r.seconds));
+  return {
+    line: runs.map((r) => r.line.replace(/^.*duration: /, "duration: ")).join(" | "),
+    opsPerSec: total / seconds,
+    count: total,
+    seconds,
+    cpuShare: Math.max(...runs.map((r) => r.cpuShare)),
+  };
+}
+
+const runfor = `--runfor=${SECONDS}s`;
+const at = (d: Nsqd) => `--nsqd-tcp-address=${d.address}`;
+const writer = (d: Nsqd, ...extra: string[]) => load(["writer", at(d), `--topic=${TOPIC}`, runfor, ...extra]);
+const reader = (d: Nsqd, count = 0) => load(["reader", at(d), `--topic=${TOPIC}`, `--channel=${CHANNEL}`, runfor], count);
+const atLeast = (value: number): Target => ({ op: "≥", value });
+
+/** Runs `load` and adds nsqd's share of one core over it. */
+async function measured<T>(d: Nsqd, load: () => Promise<T>): Promise<T & { nsqdCpu: number }> {
+  const cpu0 = d.cpu();
+  const t0 = performance.now();
+  const r = await load();
+  return { ...r, nsqdCpu: (d.cpu() - cpu0) / ((performance.now() - t0) / 1000) };
+}
+
+/** A msgs/s row from a writer's or reader's run; logs its result line(s) on stderr as it goes. */
+function rate(name: string, run: ToolRun, go: number, target: Target, nsqdCpu?: number): void {
+  console.error(`  ${name.padEnd(58)} ${run.line.replace(/^\[\w+\] [\d/]+ [\d:]+ /, "")}`);
+  rows.push({ name, value: run.opsPerSec, unit: "msgs/s", go, target, nsqdCpu, loadCpu: run.cpuShare });
+}
+
+/** A writer, then a reader draining the backlog it left (stopping early when drained), on one nsqd. */
+async function writerThenReader(label: string, flags: string[], go: [number, number], targets: [Target, Target]): Promise<void> {
+  const d = await startNsqd(flags);
+  try {
+    const w = await measured(d, () => writer(d));
+    rate(`${label}: writer, MPUB 200`, w, go[0], targets[0], w.nsqdCpu);
+    const backlog = await d.depth();
+    const r = await measured(d, () => reader(d, backlog));
+    rate(`${label}: reader draining, ${WORKERS} conns RDY 2500`, r, go[1], targets[1], r.nsqdCpu);
+  } finally {
+    await d.stop(`${label}: writer then reader`);
+  }
+}
+
+async function pubRoundTrips(): Promise<void> {
+  const d = await startNsqd([]);
+  try {
+    const w = await measured(d, () => writer(d, "--pub"));
+    rate(`defaults: PUB, one per round trip, ${WORKERS} conns`, w, 14_000, atLeast(14_000), w.nsqdCpu);
+  } finally {
+    await d.stop();
+  }
+}
+
+async function writerAndReader(): Promise<void> {
+  const d = await startNsqd([]);
+  try {
+    const both = await measured(d, async () => {
+      const [w, r] = await Promise.all([writer(d), reader(d)]);
+      return { w, r };
+    });
+    rate("defaults: writer + reader at once, in", both.w, 237_000, atLeast(350_000), both.nsqdCpu);
+    rate("defaults: writer + reader at once, out", both.r, 234_000, atLeast(350_000));
+  } finally {
+    await d.stop("defaults: writer + reader at once");
+  }
+}
+
+async function latency(label: string, extra: string[]): Promise<void> {
+  const topic = "bench_latency";
+  const d = await startNsqd([], topic);
+  try {
+    const args = ["latency", at(d), `--topic=${topic}`, `--channel=${CHANNEL}`, runfor, "--rate=10000", ...extra];
+    const r = await measured(d, () => tool(args));
+    const name = `latency p99 at 10k msgs/s, ${label}`;
+    console.error(`  ${name.padEnd(58)} ${r.line.replace(/^\[\w+\] [\d/]+ [\d:]+ /, "")}`);
+    const p99 = /p99: (\S+)/.exec(r.line)?.[1];
+    const value = p99 === undefined || p99 === "n/a" ? NaN : parseDuration(p99);
+    rows.push({ name, value, unit: "ms", target: { op: "≤", value: 2 }, nsqdCpu: r.nsqdCpu, loadCpu: r.cpuShare });
+  } finally {
+    await d.stop();
+  }
+}
+
+const extra = nsqdFlags.length ? `, nsqd ${nsqdFlags.join(" ")}` : "";
+console.error(`${BIN}: ${SECONDS} s runs, 200-byte messages, ${WORKERS} connections in ${PROCS} process(es)${extra}`);
+await writerThenReader("defaults", [], [202_000, 192_000], [atLeast(700_000), atLeast(300_000)]);
+await pubRoundTrips();
+const bigQueue = "--mem-queue-size=1000000";
+await writerThenReader(bigQueue, [bigQueue], [339_000, 213_000], [atLeast(500_000), atLeast(300_000)]);
+await writerAndReader();
+await latency("client defaults", []);
+await latency("output_buffer_size=-1", ["--output-buffer-size=-1"]);
+
+const mib = (kib: number) => kib / 1024;
+for (const m of memRows) {
+  const go = m.name.startsWith("defaults: writer then") ? 23 : m.name.startsWith("defaults: writer +") ? 27 : undefined;
+  rows.push({ name: `peak RSS (VmHWM), ${m.name}`, value: mib(m.hwm), unit: "MiB", go, target: { op: "≤", value: 64 } });
+}
+const idleAnon = Math.max(...memRows.map((m) => m.idle.anon));
+rows.push({ name: "anon RSS idle (largest of the runs)", value: mib(idleAnon), unit: "MiB", target: { op: "≤", value: 8 } });
+
+// The table.
+const num = (v: number, unit: Row["unit"]) =>
+  Number.isNaN(v) ? "n/a" : unit === "msgs/s" ? Math.round(v).toLocaleString("en-US") : v.toFixed(unit === "ms" ? 2 : 1);
+const pct = (v?: number) => (v === undefined || Number.isNaN(v) ? "" : `${Math.round(v * 100)}%`);
+const met = (r: Row) => {
+  if (r.target === undefined || Number.isNaN(r.value)) return "";
+  return (r.target.op === "≥" ? r.value >= r.target.value : r.value <= r.target.value) ? "yes" : "NO";
+};
+const table = [
+  ["case", "ours", "Go 1.3", "target", "met", "nsqd CPU", "load CPU"],
+  ...rows.map((r) => [
+    r.name,
+    `${num(r.value, r.unit)} ${r.unit}`,
+    r.go === undefined ? "" : num(r.go, r.unit),
+    r.target ? `${r.target.op} ${num(r.target.value, r.unit)}` : "",
+    met(r),
+    pct(r.nsqdCpu),
+    pct(r.loadCpu),
+  ]),
+];
+const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+const fmtRow = (row: string[]) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+console.log();
+console.log(fmtRow(table[0]!));
+console.log(widths.map((w) => "-".repeat(w)).join("  "));
+for (const row of table.slice(1)) console.log(fmtRow(row));
+
+console.log();
+const memTable = [
+  ["nsqd memory, MiB", "idle anon", "idle file", "peak anon", "peak file", "VmHWM"],
+  ...memRows.map((m) => [m.name, ...[m.idle.anon, m.idle.file, m.peak.anon, m.peak.file, m.hwm].map((k) => mib(k).toFixed(1))]),
+];
+const memWidths = memTable[0]!.map((_, i) => Math.max(...memTable.map((row) => row[i]!.length)));
+for (const [i, row] of memTable.entries()) {
+  console.log(row.map((c, j) => (j === 0 ? c.padEnd(memWidths[j]!) : c.padStart(memWidths[j]!))).join("  "));
+  if (i === 0) console.log(memWidths.map((w) => "-".repeat(w)).join("  "));
 }

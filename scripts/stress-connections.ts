@@ -51,7 +51,7 @@ async function connect(port: number, onMessage?: (c: Conn, id: string) => void, 
   c.socket = await Bun.connect({
     hostname: "127.0.0.1",
     port,
-    socket: { data: (_s, chunk) => decoder.push(chunk), error() {} },
+    socket: { data: (_s, chunk) => void decoder.push(chunk), error() {} },
   });
   if (opts.read === false) c.socket.pause();
   c.socket.write(MAGIC_V2);
@@ -165,7 +165,7 @@ await phase(async (d, pid) => {
       s.write(mpub);
     }
   });
-  s = await Bun.connect({ hostname: "127.0.0.1", port: d.port, socket: { data: (_s, c) => decoder.push(c) } });
+  s = await Bun.connect({ hostname: "127.0.0.1", port: d.port, socket: { data: (_s, c) => void decoder.push(c) } });
   s.write(MAGIC_V2);
   for (; sent < Math.min(8, batches); sent++) s.write(mpub);
   await waitFor(() => acked >= batches, "the burst acknowledged");

@@ -9,6 +9,12 @@ export const PROGRAMS = [
   ["tail", "nsq_tail"],
   ["to-nsq", "to_nsq"],
   ["stat", "nsq_stat"],
+  ["to-file", "nsq_to_file"],
+  ["to-http", "nsq_to_http"],
+  ["nsq-to-nsq", "nsq_to_nsq"],
+  // Tools of `nsq bench` (`nsq bench writer`): the program name is the command too.
+  ["bench_writer", "bench_writer"],
+  ["bench_reader", "bench_reader"],
 ] as const;
 
 export const CLI = [process.execPath, join(import.meta.dir, "../../cli/nsq.ts")];
