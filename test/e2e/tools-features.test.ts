@@ -1,13 +1,17 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
 import { makeCerts } from "../helpers/certs.ts";
+import { tmpDir } from "../helpers/nsqd.ts";
 import { CLI, type Spawned, spawnNsqd } from "../helpers/spawn.ts";
 
 const certs = makeCerts();
 let nsqd: Spawned | null = null;
+const dataPath = tmpDir();
 afterEach(async () => {
   nsqd?.proc.kill();
   await nsqd?.proc.exited;
   nsqd = null;
+  rmSync(dataPath, { recursive: true, force: true });
 });
 
 async function run(args: string[], input = "") {
@@ -22,6 +26,7 @@ describe("nsq nsqd with TLS, and the tools through --producer-opt / --consumer-o
   test("to-nsq publishes over TLS + snappy, tail reads over TLS + deflate, both with a client certificate", async () => {
     nsqd = await spawnNsqd([
       "--https-address=",
+      `--data-path=${dataPath}`,
       `--tls-cert=${certs.serverCert}`,
       `--tls-key=${certs.serverKey}`,
       `--tls-root-ca-file=${certs.caFile}`,
