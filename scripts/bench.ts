@@ -2,7 +2,8 @@
  * `npm run bench`: nsqd's throughput, memory and latency as NSQ's bench.sh measures them, as one table next to
  * Go nsqd 1.3's figures on this machine and the targets of issue 9. Every case gets a fresh `dist/nsq nsqd`
  * (NSQ_BIN to measure another build) whose topic and channel are created over HTTP before the load starts;
- * the load is `nsq bench writer|reader|latency`, spawned from the same binary, 200-byte messages.
+ * the load is `nsq bench writer|reader|latency`, spawned from the same binary, 200-byte messages. NSQD_BIN
+ * runs another build's nsqd under this build's load (a build from before `nsq bench` existed, for instance).
  *
  *   bun scripts/bench.ts [--seconds=5] [--workers=2] [--load-procs=1] [-- extra nsqd flags…]
  *
@@ -22,6 +23,7 @@ const WORKERS = opt("workers", 2);
 /** Processes the writer's and reader's workers are spread over, to show the load tool is not the limit. */
 const PROCS = opt("load-procs", 1);
 const BIN = process.env.NSQ_BIN ?? join(import.meta.dir, "../dist/nsq");
+const NSQD_BIN = process.env.NSQD_BIN ?? BIN;
 if (!existsSync(BIN)) {
   console.error(`${BIN} not found: run \`npm run build\` first (or set NSQ_BIN)`);
   process.exit(1);
@@ -64,7 +66,7 @@ async function post(url: string): Promise<Response> {
 
 /** A fresh nsqd with the topic and channel created, its idle memory, and a sampler for its peaks. */
 async function startNsqd(flags: string[], topic = TOPIC) {
-  const d: BenchNsqd = await spawnNsqd([...flags, ...nsqdFlags], { http: true, command: [BIN] });
+  const d: BenchNsqd = await spawnNsqd([...flags, ...nsqdFlags], { http: true, command: [NSQD_BIN] });
   const http = `http://127.0.0.1:${d.httpPort}`;
   for (const path of [`/topic/create?topic=${topic}`, `/channel/create?topic=${topic}&channel=${CHANNEL}`]) {
     const r = await post(http + path);
