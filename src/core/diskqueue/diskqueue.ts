@@ -237,6 +237,15 @@ export class DiskQueue {
   }
 
   /**
+   * {@link flush}, for a caller about to acknowledge what it put: throws the error that makes the disk
+   * unhealthy, if any, so the caller can refuse instead. What stays buffered is written on recovery.
+   */
+  commit(): void {
+    this.flush();
+    if (this.healthErr !== null) throw this.healthErr;
+  }
+
+  /**
    * flush + fsync the write file + persist metadata, all before returning. A failure sets `health`; success
    * clears it. The syncEvery / syncTimeout policy does the same off the event loop (see syncInBackground).
    */

@@ -5,6 +5,8 @@
 export interface BackendQueue {
   /** One record: `data` then `tail`. */
   put(data: Uint8Array, tail?: Uint8Array): void;
+  /** Writes what `put` buffered (no fsync); throws when the disk refuses it. */
+  commit(): void;
   /** The next record, given to `decode` in place (`buf[start, end)`, valid during the call only). */
   readNextWith<T>(decode: (buf: Uint8Array, start: number, end: number) => T): T | null;
   depth(): number;
@@ -15,6 +17,7 @@ export interface BackendQueue {
 
 export class DropBackend implements BackendQueue {
   put(): void {}
+  commit(): void {}
   readNextWith(): null {
     return null;
   }

@@ -132,6 +132,13 @@ export class DeferredStore {
     } catch {}
   }
 
+  /** In durable mode, {@link flush} before the publisher hears OK, throwing the write's error. */
+  commit(): void {
+    if (!this.durable) return;
+    this.flush();
+    if (this.error !== null) throw this.error;
+  }
+
   /**
    * Writes what is buffered (before the publisher hears OK) and fsyncs when an entry asked for it; a failure
    * keeps the bytes for a retry.

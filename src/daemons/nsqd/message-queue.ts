@@ -39,6 +39,12 @@ export class MessageQueue {
     else putToBackend(this.backend, m);
   }
 
+  /** Writes what {@link put} and the durable store buffered; throws when the disk refuses it. */
+  commit(): void {
+    this.backend.commit();
+    this.deferredStore?.commit();
+  }
+
   /** The oldest message, memory first; a backend record that does not decode is skipped. */
   next(): Message | undefined {
     const m = this.mem.shift();

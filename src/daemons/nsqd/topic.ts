@@ -82,6 +82,15 @@ export class Topic {
     else this.enqueue(m);
   }
 
+  /**
+   * Writes to disk what the last puts buffered, here and in the channels they fanned out to (queues and
+   * durable stores), so that a publisher hears OK only for what the disk took. Throws the disk's error.
+   */
+  commit(): void {
+    this.queue.commit();
+    for (const c of this.channels.values()) c.queue.commit();
+  }
+
   /** MPUB: the batch was validated whole before it got here. */
   putMany(ms: Message[]): void {
     if (this.exiting) throw new Error("exiting");
