@@ -1,8 +1,8 @@
-import { Deque } from "../../core/deque.ts";
 import type { Logger } from "../../core/log.ts";
 import type { BackendQueue } from "./backend.ts";
 import type { DeferredStore } from "./deferred-store.ts";
 import { type Message, putToBackend, recordDecoder } from "./message.ts";
+import { MessageRing } from "./message-ring.ts";
 
 /**
  * What a topic and a channel both keep (nsqd's memoryMsgChan + backend pair): up to `--mem-queue-size`
@@ -10,7 +10,7 @@ import { type Message, putToBackend, recordDecoder } from "./message.ts";
  * deferred store that keeps deferred messages' due times across restarts.
  */
 export class MessageQueue {
-  readonly mem = new Deque<Message>();
+  readonly mem = new MessageRing();
   private readonly decode: ReturnType<typeof recordDecoder>;
 
   constructor(
