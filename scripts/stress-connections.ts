@@ -4,16 +4,20 @@
  *   RSS each costs, and that every published message is delivered once to the consumers;
  * - `--stalled` consumers with RDY 1000 that never read, while a well-behaved consumer drains a burst:
  *   nsqd's RSS stays bounded and the good consumer gets everything;
- * - a burst of `--burst` messages far beyond `--mem-queue-size`: it goes to the disk queue, not to RSS.
- * nsqd runs as its own process (NSQ_BIN=dist/nsq for the binary); file-descriptor limits are raised for both.
+ * - a burst of `--burst` messages far beyond `--mem-queue-size`: it goes to the disk queue, not to RSS;
+ * - nsqd under `ulimit -n --fd-limit` offered `--conns` connections: how many it keeps, how fast and at what
+ *   CPU it refuses the rest, that the connections it kept still publish and consume, and how soon it
+ *   accepts again once some close.
+ * nsqd runs as its own process (NSQ_BIN=dist/nsq for the binary); file-descriptor limits are raised for both
+ * (but for the last phase's nsqd).
  *
- *   bun scripts/stress-connections.ts [--conns=5000] [--stalled=200] [--burst=500000]
+ *   bun scripts/stress-connections.ts [--conns=5000] [--stalled=200] [--burst=500000] [--fd-limit=1024]
  */
 import type { Socket } from "bun";
 import { readFileSync, rmSync } from "node:fs";
 import { Command } from "../src/core/protocol/commands.ts";
 import { FrameDecoder, FrameType, MAGIC_V2 } from "../src/core/protocol/frame.ts";
-import { benchArgs, nsqCommand, spawnNsqd } from "./bench-lib.ts";
+import { benchArgs, cpuSeconds, nsqCommand, spawnNsqd } from "./bench-lib.ts";
 
 // Both processes need more descriptors than the usual 1024: run again under a raised limit.
 if (process.env.NSQ_STRESS_ULIMIT === undefined) {
@@ -29,6 +33,7 @@ const { opt } = benchArgs();
 const CONNS = opt("conns", 5000);
 const STALLED = opt("stalled", 200);
 const BURST = opt("burst", 500_000);
+const FD_LIMIT = opt("fd-limit", 1024);
 const MIB = 1024 * 1024;
 /** What a stalled consumer may hold in flight (NSQ's contract: up to its RDY, until msg-timeout). */
 const STALLED_RDY = 10;
@@ -72,8 +77,8 @@ type Nsqd = Awaited<ReturnType<typeof spawnNsqd>>;
 const all: Conn[] = [];
 
 /** Each phase gets a fresh nsqd, so one phase's heap does not show in the next one's RSS. */
-async function phase(run: (d: Nsqd, pid: number) => Promise<void>): Promise<void> {
-  const d = await spawnNsqd(["--mem-queue-size=10000"], { http: true });
+async function phase(run: (d: Nsqd, pid: number) => Promise<void>, command?: string[]): Promise<void> {
+  const d = await spawnNsqd(["--mem-queue-size=10000"], { http: true, command });
   try {
     await run(d, d.proc.pid);
   } finally {
@@ -179,3 +184,73 @@ await phase(async (d, pid) => {
   );
   s.end();
 });
+
+/** A connection that nsqd kept (its IDENTIFY answered), or how long nsqd took to close it. */
+async function tryConnect(port: number, onMessage?: (c: Conn, id: string) => void): Promise<Conn | number> {
+  const t0 = performance.now();
+  let settle!: (kept: boolean) => void;
+  const settled = new Promise<boolean>((r) => (settle = r));
+  const c = { received: 0 } as Conn;
+  const decoder = new FrameDecoder((type, data) => {
+    if (type === FrameType.Response) settle(true);
+    if (type !== FrameType.Message) return;
+    c.received++;
+    onMessage?.(c, new TextDecoder().decode(data.subarray(10, 26)));
+  });
+  try {
+    c.socket = await Bun.connect({
+      hostname: "127.0.0.1",
+      port,
+      socket: { data: (_s, chunk) => void decoder.push(chunk), close: () => settle(false), error() {}, connectError: () => settle(false) },
+    });
+  } catch {
+    return performance.now() - t0; // closed before the connect completed here
+  }
+  c.socket.write(Buffer.concat([MAGIC_V2, Command.identify({})]));
+  return (await settled) ? c : performance.now() - t0;
+}
+
+await phase(
+  async (d, pid) => {
+    // 4. at the file descriptor limit: refuse new connections at once, keep serving the open ones
+    let log = "";
+    (async () => {
+      for await (const chunk of d.proc.stderr) log += new TextDecoder().decode(chunk);
+    })();
+    const producer = (await tryConnect(d.port)) as Conn;
+    const consumer = (await tryConnect(d.port, fin)) as Conn;
+    consumer.socket.write(Buffer.concat([Command.sub("limit", "c"), Command.rdy(100)]));
+    all.push(producer, consumer);
+    const refusedMs: number[] = [];
+    const cpu0 = cpuSeconds(pid);
+    const t0 = performance.now();
+    for (let i = 0; i < CONNS; i++) {
+      const r = await tryConnect(d.port);
+      if (typeof r === "number") refusedMs.push(r);
+      else all.push(r);
+    }
+    const cpu = cpuSeconds(pid) - cpu0;
+    const wall = (performance.now() - t0) / 1000;
+    const kept = all.length;
+    refusedMs.sort((a, b) => a - b);
+    const idle0 = cpuSeconds(pid);
+    await Bun.sleep(1000);
+    const idleCpu = cpuSeconds(pid) - idle0;
+    const n = 1000;
+    for (let i = 0; i < n; i++) producer.socket.write(Command.pub("limit", "m"));
+    await waitFor(() => consumer.received >= n, "the kept consumer's messages");
+    for (const c of all.splice(2, 100)) c.socket.end();
+    const t1 = performance.now();
+    let again: Conn | number = 0;
+    while (typeof (again = await tryConnect(d.port)) === "number") await Bun.sleep(10);
+    all.push(again);
+    const errors = log.split("\n").filter((l) => l.includes("ERROR: TCP: refusing")).length;
+    console.log(
+      `nsqd under ulimit -n ${FD_LIMIT} offered ${CONNS} connections: kept ${kept}, refused ${refusedMs.length} ` +
+        `(closed after p50 ${(refusedMs[refusedMs.length >> 1] ?? 0).toFixed(2)} ms, p99 ${(refusedMs[Math.floor(refusedMs.length * 0.99)] ?? 0).toFixed(2)} ms; ` +
+        `${errors} ERROR lines); nsqd CPU ${((cpu / wall) * 100).toFixed(0)}% while offered them, ${(idleCpu * 100).toFixed(0)}% idle at the limit; ` +
+        `${n} PUBs on a kept connection all consumed; accepting again ${(performance.now() - t1).toFixed(0)} ms after 100 closed`,
+    );
+  },
+  ["sh", "-c", `ulimit -n ${FD_LIMIT} && exec "$@"`, "sh", ...nsqCommand()],
+);

@@ -16,6 +16,11 @@ export interface HttpServerOptions {
   fetch: (req: Request, server: Server<undefined>) => Response | Promise<Response>;
   /** The answer to an exception that escaped `fetch`. */
   error: (err: Error) => Response;
+  /**
+   * Bun's own limit, past which it answers a bare 413 before `fetch` runs (default 128 MB). A limit no
+   * client can reach (`Number.MAX_SAFE_INTEGER`) hands every body to `fetch`, which must then bound what it
+   * reads (http.ts `readBody`): a body nobody reads is discarded as it arrives, never buffered.
+   */
   maxRequestBodySize?: number;
   /** Serve HTTPS with these. */
   tls?: TLSOptions;

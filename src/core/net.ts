@@ -1,4 +1,4 @@
-import { lstatSync, unlinkSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
 
 /** A listen address as NSQ takes it: `host:port` (IPv6 in brackets), or anything else as a unix socket path. */
 export type ListenAddress = { hostname: string; port: number } | { unix: string };
@@ -36,4 +36,23 @@ export function listenError(where: string, e: unknown, network: "tcp" | "unix"):
   const reason = BIND_REASONS[code];
   const detail = reason ? `listen ${network} ${where}: bind: ${reason}` : (e as Error).message;
   return new Error(`listen (${where}) failed - ${detail}`, { cause: e });
+}
+
+/** The soft RLIMIT_NOFILE (Linux: /proc/self/limits); Infinity when unlimited or unknown. */
+export function openFileLimit(): number {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)\s/m.exec(readFileSync("/proc/self/limits", "latin1"));
+    return m === null || m[1] === "unlimited" ? Number.POSITIVE_INFINITY : Number(m[1]);
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+/** The file descriptors this process has open (Linux: /proc/self/fd, less the one listing it); -1 when unknown. */
+export function openFileCount(): number {
+  try {
+    return readdirSync("/proc/self/fd").length - 1;
+  } catch {
+    return -1;
+  }
 }

@@ -32,7 +32,13 @@ export async function startNsqd(over: Partial<NsqdOptions> = {}, diskFs?: DiskQu
   const opts = { ...nsqdDefaults(), tcpAddress: "127.0.0.1:0", httpAddress: "127.0.0.1:0", httpsAddress: "127.0.0.1:0", ...over, dataPath };
   const logs: string[] = [];
   const nsqd = new NSQD(opts, createLogger({ level: "debug", prefix: "[nsqd] ", write: (l) => logs.push(l) }), diskFs);
-  await nsqd.main();
+  try {
+    await nsqd.main();
+  } catch (e) {
+    // a start that fails leaves no one to stop it: the directory made for it goes now
+    if (over.dataPath === undefined) rmSync(dataPath, { recursive: true, force: true });
+    throw e;
+  }
   return {
     nsqd,
     port: nsqd.tcpPort(),

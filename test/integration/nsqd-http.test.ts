@@ -11,7 +11,9 @@ import { Command } from "../../src/core/protocol/commands.ts";
 import { encodeMpubBody } from "../../src/core/protocol/mpub.ts";
 import { HttpApi } from "../../src/daemons/nsqd/http.ts";
 import type { NsqdOptions } from "../../src/daemons/nsqd/options.ts";
-import { sleep, startNsqd, type TestNsqd, Wire } from "../helpers/nsqd.ts";
+import { until } from "../helpers/client.ts";
+import { startNsqd, type TestNsqd, Wire } from "../helpers/nsqd.ts";
+import { topicStats } from "../helpers/stats.ts";
 
 /** A response body as JSON, typed loosely for field-by-field checks. */
 const json = async (r: Response | Promise<Response>): Promise<any> => (await r).json();
@@ -181,16 +183,20 @@ describe("/pub", () => {
     // nsqd creates the topic before it looks at defer
     expect(nsqd.topics.get("d")!.messageCount).toBe(0);
     nsqd.topics.get("d")!.getChannel("c");
+    const before = Date.now();
     await expectOk(post("/pub?topic=d&defer=60000", "later"), "OK");
     await expectOk(post("/pub?topic=d&defer=%2B5000", "later"), "OK");
     await expectOk(post("/pub?topic=d&defer=0", "now"), "OK");
+    const after = Date.now();
     const ch = nsqd.topics.get("d")!.channels.get("c")!;
     expect(ch.deferred.size).toBe(2);
     expect(ch.depth).toBe(1);
-    const due = [...ch.deferred.values()].map((m) => m.pri - Date.now()).sort((a, b) => a - b);
-    expect(due[0]).toBeGreaterThan(4000);
-    expect(due[0]).toBeLessThanOrEqual(5000);
-    expect(due[1]).toBeGreaterThan(59_000);
+    // due times, as offsets from the span in which they were published
+    const due = [...ch.deferred.values()].map((m) => m.pri).sort((a, b) => a - b);
+    expect(due[0]! - before).toBeGreaterThanOrEqual(5000);
+    expect(due[0]! - after).toBeLessThanOrEqual(5000);
+    expect(due[1]! - before).toBeGreaterThanOrEqual(60_000);
+    expect(due[1]! - after).toBeLessThanOrEqual(60_000);
   });
 
   test("a topic that is exiting answers 503 EXITING, health untouched", async () => {
@@ -221,12 +227,8 @@ describe("/pub", () => {
     expect(ping.status).toBe(500);
     expect(await ping.text()).toStartWith("NOK - ENOSPC");
     budget.fail = false;
-    r = await post("/pub?topic=disk", "third");
     // the disk queue retries a failed disk at most every so often
-    for (let i = 0; i < 50 && r.status !== 200; i++) {
-      await sleep(20);
-      r = await post("/pub?topic=disk", "third");
-    }
+    await until(async () => (r = await post("/pub?topic=disk", "third")).status === 200, "a publish once the disk is back");
     await expectOk(r, "OK");
     expect(nsqd.health).toBeNull();
     expect(await (await req("/ping")).text()).toBe("OK");
@@ -338,17 +340,8 @@ describe("/stats", () => {
     "topology_region",
   ];
   const CLIENT_TLS = ["tls", "tls_cipher_suite", "tls_version", "tls_negotiated_protocol", "tls_negotiated_protocol_is_mutual"];
-  const MEMORY = [
-    "heap_objects",
-    "heap_idle_bytes",
-    "heap_in_use_bytes",
-    "heap_released_bytes",
-    "gc_pause_usec_100",
-    "gc_pause_usec_99",
-    "gc_pause_usec_95",
-    "next_gc_bytes",
-    "gc_total_runs",
-  ];
+  // Go's heap_released_bytes, gc_pause_usec_100/99/95 and next_gc_bytes have nothing behind them in JSC: left out
+  const MEMORY = ["heap_objects", "heap_idle_bytes", "heap_in_use_bytes", "gc_total_runs"];
 
   test("the JSON shape, field by field, with consumers and producers", async () => {
     const { req, post, d, nsqd } = await setup({ e2eProcessingLatencyPercentile: [0.99, 0.5] });
@@ -363,7 +356,7 @@ describe("/stats", () => {
     const m1 = await w.message();
     await w.message();
     w.send(Command.fin(m1.id));
-    await sleep(50);
+    await until(() => nsqd.topics.get("zeta")!.channels.get("ch")!.inFlight.size === 1, "the FIN");
 
     const res = await req("/stats?format=json");
     expect(res.headers.get("Content-Type")).toBe("application/json; charset=utf-8");
@@ -375,20 +368,12 @@ describe("/stats", () => {
     expect(s.start_time).toBe(Math.floor(nsqd.startTime / 1000));
     expect(Object.keys(s.memory)).toEqual(MEMORY);
     expect(s.memory.heap_in_use_bytes).toBeGreaterThan(0);
+    expect(s.memory.heap_objects).toBeGreaterThan(0);
 
     expect(s.topics.map((t: { topic_name: string }) => t.topic_name)).toEqual(["alpha", "zeta"]);
     const [alpha, zeta] = s.topics;
     for (const t of s.topics) expect(Object.keys(t)).toEqual(TOPIC);
-    expect(alpha).toEqual({
-      topic_name: "alpha",
-      channels: [],
-      depth: 0,
-      backend_depth: 0,
-      message_count: 0,
-      message_bytes: 0,
-      paused: false,
-      e2e_processing_latency: { count: 0, percentiles: null },
-    });
+    expect(alpha).toEqual(topicStats({ topic_name: "alpha" }));
     expect(zeta.message_count).toBe(2);
     expect(zeta.message_bytes).toBe(5);
     expect(zeta.e2e_processing_latency.count).toBe(1);
@@ -418,7 +403,7 @@ describe("/stats", () => {
     expect(ch.e2e_processing_latency.count).toBe(1);
     expect(ch.e2e_processing_latency.percentiles.map((p: { quantile: number }) => p.quantile)).toEqual([0.99, 0.5]);
     expect(ch.e2e_processing_latency.percentiles[0].value).toBeGreaterThanOrEqual(0);
-    expect(ch.e2e_processing_latency.percentiles[0].value).toBeLessThan(5e9);
+    expect(ch.e2e_processing_latency.percentiles[0].value).toBeLessThanOrEqual((Date.now() / 1000 - before + 1) * 1e9); // no longer than the test has run
 
     expect(ch.clients).toHaveLength(1);
     const cl = ch.clients[0];
@@ -491,7 +476,7 @@ describe("/stats", () => {
     for (const v of ["true", "1", "yes", ""]) {
       const s = await get(`&include_clients=${v}&include_mem=${v}`);
       expect(s.topics[0].channels[0].clients).toHaveLength(1);
-      expect(Object.keys(s.memory)).toHaveLength(9);
+      expect(Object.keys(s.memory)).toHaveLength(4);
     }
     await expectError(req("/stats?topic=a;b"), 400, "INVALID_REQUEST");
   });
@@ -525,7 +510,8 @@ describe("/stats", () => {
 
     await post("/pub?topic=events", "x");
     await post("/channel/create?topic=events&channel=archive");
-    await sleep(20); // the topic hands its backlog to the new channel on the next turn
+    // the topic hands its backlog to the new channel on the next turn
+    await until(() => d.nsqd.topics.get("events")!.channels.get("archive")!.depth === 1, "the backlog in the new channel");
     await post("/topic/pause?topic=events");
     await post("/channel/pause?topic=events&channel=archive");
     const w = await consumer(d, "events", "live", 2, { hostname: "worker", user_agent: "ua" });
@@ -533,7 +519,7 @@ describe("/stats", () => {
     wires.push(p);
     await p.pub("events", "y");
     const text = await (await req("/stats")).text();
-    expect(text).toContain("\nMemory:\n   heap_objects             \t0\n   heap_idle_bytes          \t");
+    expect(text).toMatch(/\nMemory:\n   heap_objects             \t[1-9]\d*\n   heap_idle_bytes          \t\d+\n   heap_in_use_bytes        \t\d+\n   gc_total_runs            \t\d+\n\n/);
     expect(text).toContain("\nTopics:\n*P [events         ] depth: 1     be-depth: 0     msgs: 2        e2e%: 0.0ns\n");
     expect(text).toContain("   *P [archive                  ] depth: 1     be-depth: 0     inflt: 0    def: 0    re-q: 0     timeout: 0     msgs: 1        e2e%: 0.0ns\n");
     expect(text).toMatch(/\n {6}\[live {21}\] depth: 0 {5}be-depth: 0 {5}inflt: 0 {4}def: 0 {4}re-q: 0 {5}timeout: 0 {5}msgs: 0 {8}e2e%: 0\.0ns\n {8}\[V2 worker:\d+ ua\s*\] state: 3 inflt: 0 {4}rdy: 2 {4}fin: 0 {8}re-q: 0 {8}msgs: 0 {8}connected: \d+s\n/);

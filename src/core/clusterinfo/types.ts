@@ -119,16 +119,19 @@ export interface TopicStats {
   e2e_processing_latency: QuantileResult;
 }
 
-/** The `memory` section of nsqd's stats: Go runtime figures. */
+/**
+ * The `memory` section of nsqd's stats: Go runtime figures. Ours reports the first three and gc_total_runs
+ * from JSC; the others have nothing behind them in JSC and are left out rather than reported as 0.
+ */
 export interface MemStats {
   heap_objects: number;
   heap_idle_bytes: number;
   heap_in_use_bytes: number;
-  heap_released_bytes: number;
-  gc_pause_usec_100: number;
-  gc_pause_usec_99: number;
-  gc_pause_usec_95: number;
-  next_gc_bytes: number;
+  heap_released_bytes?: number;
+  gc_pause_usec_100?: number;
+  gc_pause_usec_99?: number;
+  gc_pause_usec_95?: number;
+  next_gc_bytes?: number;
   gc_total_runs: number;
 }
 

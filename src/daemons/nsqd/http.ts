@@ -424,19 +424,19 @@ export interface HttpListener {
 }
 
 /**
- * Bodies up to twice nsqd's largest limit reach the handlers, which answer NSQ's 413 codes from the
- * Content-Length without reading them (Bun drops an unread body without buffering it); anything larger
- * gets Bun's own bare 413 before a handler runs.
+ * Bun's own limit, which answers a bare 413: 2^53 - 1 bytes, beyond any body a client can send, so a body of
+ * any size, with a Content-Length or chunked, gets NSQ's 413 and its `{"message"}`. The handlers bound their
+ * reads instead: /pub and /mpub refuse from the Content-Length without reading, and read a chunked body up to
+ * the limit + 1 bytes (readBody); Bun discards the unread rest as it arrives, and the connection serves its
+ * next request.
  */
-export function maxRequestBodySize(nsqd: NSQD): number {
-  return 2 * Math.max(nsqd.opts.maxBodySize, nsqd.opts.maxMsgSize);
-}
+const MAX_REQUEST_BODY_SIZE = Number.MAX_SAFE_INTEGER;
 
 /** The API on `addr`; with `tls`, the HTTPS listener. */
 export function listenHttp(nsqd: NSQD, addr: ListenAddress, api: HttpApi = new HttpApi(nsqd), tls?: ServerTlsOptions): HttpListener {
   const s = serveHttp(addr, {
     tls,
-    maxRequestBodySize: maxRequestBodySize(nsqd),
+    maxRequestBodySize: MAX_REQUEST_BODY_SIZE,
     fetch: (req, server) => api.app.fetch(req, { server }),
     error: (err) => {
       nsqd.log.error(`HTTP: internal error - ${err.stack ?? err}`);

@@ -7,7 +7,7 @@
 import type { udp } from "bun";
 import { goFixed } from "../../core/quantile.ts";
 import type { NSQD } from "./nsqd.ts";
-import { getStats, type MemStats, memStats, type TopicStats } from "./stats.ts";
+import { getStats, memStats, type NsqdMemStats, type TopicStats } from "./stats.ts";
 
 /**
  * `--statsd-prefix` with `%s` replaced by `<broadcast_address>_<http_port>` (`.` and `:` → `_`,
@@ -42,8 +42,8 @@ export function statsdLines(
   topics: TopicStats[],
   last: TopicStats[],
   excludeEphemeral: boolean,
-  mem: MemStats | null,
-  lastMem: MemStats | null,
+  mem: NsqdMemStats | null,
+  lastMem: NsqdMemStats | null,
 ): string[] {
   const out: string[] = [];
   const c = (stat: string, v: number) => out.push(`${prefix}${stat}:${Math.trunc(v)}|c\n`);
@@ -80,11 +80,6 @@ export function statsdLines(
     g("mem.heap_objects", mem.heap_objects);
     g("mem.heap_idle_bytes", mem.heap_idle_bytes);
     g("mem.heap_in_use_bytes", mem.heap_in_use_bytes);
-    g("mem.heap_released_bytes", mem.heap_released_bytes);
-    g("mem.gc_pause_usec_100", mem.gc_pause_usec_100);
-    g("mem.gc_pause_usec_99", mem.gc_pause_usec_99);
-    g("mem.gc_pause_usec_95", mem.gc_pause_usec_95);
-    g("mem.next_gc_bytes", mem.next_gc_bytes);
     c("mem.gc_runs", mem.gc_total_runs - (lastMem?.gc_total_runs ?? 0));
   }
   return out;
@@ -115,7 +110,7 @@ export class StatsdLoop {
   private readonly pending = new Set<Timer>();
   private readonly sockets = new Set<udp.ConnectedSocket<"buffer">>();
   private lastStats: TopicStats[] = [];
-  private lastMem: MemStats | null = null;
+  private lastMem: NsqdMemStats | null = null;
   private stopped = false;
 
   constructor(private readonly nsqd: NSQD) {}
