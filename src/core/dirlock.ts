@@ -15,6 +15,11 @@ function libcFlock(): (fd: number, op: number) => number {
   return flock;
 }
 
+/** The directory is locked by another process (flock's EWOULDBLOCK). */
+export class DirLockedError extends Error {
+  override readonly name = "DirLockedError";
+}
+
 /**
  * An exclusive, non-blocking flock(2) on the directory itself, exactly as NSQ's internal/dirlock takes
  * it, so one of ours and one of NSQ's nsqd exclude each other too. The kernel drops it if we die.
@@ -24,11 +29,14 @@ export class DirLock {
 
   constructor(readonly dir: string) {}
 
+  /**
+   * @throws DirLockedError when another process holds the lock; the `open` error (ENOENT, ENOTDIR, EACCES…) as is.
+   */
   lock(): void {
     const fd = openSync(this.dir, "r");
     if (libcFlock()(fd, LOCK_EX | LOCK_NB) !== 0) {
       closeSync(fd);
-      throw new Error(`cannot flock directory ${this.dir}`);
+      throw new DirLockedError(`cannot flock directory ${this.dir} - resource temporarily unavailable`);
     }
     this.fd = fd;
   }

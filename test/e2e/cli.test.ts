@@ -145,7 +145,8 @@ describe("nsq nsqd process", () => {
     const p = await spawnNsqd([`--data-path=${data}`]);
     p.proc.kill("SIGTERM");
     expect(await p.proc.exited).toBe(0);
-    expect(p.stderr()).toMatch(/^\[nsqd\] \d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d\.\d{6} INFO: TCP: listening on 127\.0\.0\.1:\d+\n/);
+    expect(p.stderr()).toMatch(/^\[nsqd\] \d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d\.\d{6} INFO: nsqd v\S+ /);
+    expect(p.stderr()).toMatch(/\n\[nsqd\] \d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d\.\d{6} INFO: TCP: listening on 127\.0\.0\.1:\d+\n/);
   });
 
   test("a start-up failure is one FATAL line and exit 1", async () => {

@@ -197,10 +197,10 @@ export class Client implements CommandSink, Connection {
   private fail(e: unknown): void {
     const err = e as ClientError;
     if (e instanceof CodecError) {
-      // as nsqd's IOLoop on a read error: logged, the connection closed, nothing sent
-      this.nsqd.log.error(`[${this.remoteAddress}] - failed to read command - ${e.message}`);
+      // as nsqd's IOLoop on a read error: nothing sent, the connection closed, then its TCP handler logs it
       this.parser.stop();
       this.close();
+      this.nsqd.log.error(`client(${this.remoteAddress}) - failed to read command - ${e.message}`);
       return;
     }
     if (typeof err.fatal !== "boolean") {
@@ -403,8 +403,9 @@ export class Client implements CommandSink, Connection {
     this.heartbeatTimer = setInterval(() => {
       // Go's read deadline is 2 × heartbeat interval: a client that missed two heartbeats is gone.
       if (Date.now() - this.lastRead >= 2 * hb) {
-        this.nsqd.log.error(`[${this.remoteAddress}] - read timeout, closing`);
+        const reason = `read tcp ${this.socket.localAddress}:${this.socket.localPort}->${this.remoteAddress}: i/o timeout`;
         this.close();
+        this.nsqd.log.error(`client(${this.remoteAddress}) - failed to read command - ${reason}`);
         return;
       }
       // nsqd's heartbeat waits for an upgrade in progress; one that comes due then is skipped here

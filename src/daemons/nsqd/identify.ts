@@ -31,3 +31,18 @@ export type IdentifyData = GoStruct<typeof FIELDS>;
 export function decodeIdentify(body: Uint8Array): IdentifyData | null {
   return unmarshalStruct(body, FIELDS);
 }
+
+/**
+ * The IDENTIFY data as nsqd logs it at debug level, Go's `%+v` of its identifyDataV2 (NSQ 1.3's fields, in
+ * its order; the topology ones only when given):
+ * `{ClientID:c Hostname:h HeartbeatInterval:30000 ... UserAgent:go-nsq/1.1.0 MsgTimeout:0}`.
+ */
+export function formatIdentify(d: IdentifyData): string {
+  const topology = d.topology_region !== "" || d.topology_zone !== "" ? ` TopologyRegion:${d.topology_region} TopologyZone:${d.topology_zone}` : "";
+  return (
+    `{ClientID:${d.client_id} Hostname:${d.hostname} HeartbeatInterval:${d.heartbeat_interval} ` +
+    `OutputBufferSize:${d.output_buffer_size} OutputBufferTimeout:${d.output_buffer_timeout} ` +
+    `FeatureNegotiation:${d.feature_negotiation} TLSv1:${d.tls_v1} Deflate:${d.deflate} DeflateLevel:${d.deflate_level} ` +
+    `Snappy:${d.snappy} SampleRate:${d.sample_rate} UserAgent:${d.user_agent} MsgTimeout:${d.msg_timeout}${topology}}`
+  );
+}

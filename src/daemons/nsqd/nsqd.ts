@@ -1,11 +1,13 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, statSync } from "node:fs";
+import { getSystemErrorMap } from "node:util";
 import { join, resolve } from "node:path";
-import { DirLock } from "../../core/dirlock.ts";
+import { DirLock, DirLockedError } from "../../core/dirlock.ts";
 import { DiskQueue, type DiskQueueFs } from "../../core/diskqueue/index.ts";
 import type { Logger } from "../../core/log.ts";
 import { parseListenAddress } from "../../core/net.ts";
 import { MSG_HEADER_LENGTH } from "../../core/protocol/message.ts";
 import { isValidChannelName, isValidTopicName } from "../../core/protocol/names.ts";
+import { versionString } from "../../core/version.ts";
 import { AuthServer } from "./auth.ts";
 import { type BackendQueue, DropBackend } from "./backend.ts";
 import type { Channel } from "./channel.ts";
@@ -13,8 +15,8 @@ import type { Client } from "./client.ts";
 import { DeferredStore } from "./deferred-store.ts";
 import { HttpApi, type HttpListener, listenHttp } from "./http.ts";
 import { Lookup } from "./lookup.ts";
-import { type Metadata, readMetadata, writeMetadata } from "./metadata.ts";
-import type { NsqdOptions } from "./options.ts";
+import { type Metadata, metadataPath, readMetadata, writeMetadata } from "./metadata.ts";
+import { type NsqdOptions, noEffectWarnings } from "./options.ts";
 import { StatsdLoop } from "./statsd.ts";
 import { listenNsqdTcp } from "./tcp.ts";
 import type { TcpListener } from "../../core/listener.ts";
@@ -61,25 +63,32 @@ export class NSQD {
 
   async main(): Promise<void> {
     const o = this.opts;
-    this.tls = await loadTls(o);
-    if (o.authHttpAddress.length > 0) {
-      this.auth = new AuthServer({
-        addresses: o.authHttpAddress,
-        method: o.authHttpRequestMethod,
-        timeoutMs: o.httpClientRequestTimeout,
-        ca: clientCa(o),
-        log: this.log,
-      });
-    }
-    mkdirSync(this.dataPath, { recursive: true });
+    this.lockDataPath();
+    this.log.info(versionString("nsqd"));
+    this.log.info(`ID: ${o.nodeId}`);
+    for (const w of noEffectWarnings(o)) this.log.warn(w);
     try {
-      this.dirLock.lock();
-    } catch (e) {
-      throw new Error(`--data-path=${this.dataPath} in use (possibly by another instance of nsqd)`, { cause: e });
-    }
-    try {
-      this.loadMetadata();
-      this.persistMetadata();
+      this.tls = await loadTls(o);
+      if (o.authHttpAddress.length > 0) {
+        this.auth = new AuthServer({
+          addresses: o.authHttpAddress,
+          method: o.authHttpRequestMethod,
+          timeoutMs: o.httpClientRequestTimeout,
+          ca: clientCa(o),
+          log: this.log,
+        });
+      }
+      // apps/nsqd/main.go's wording for these two
+      try {
+        this.loadMetadata();
+      } catch (e) {
+        throw new Error(`failed to load metadata - ${(e as Error).message}`, { cause: e });
+      }
+      try {
+        this.persistMetadata();
+      } catch (e) {
+        throw new Error(`failed to persist metadata - ${pathError(e)}`, { cause: e });
+      }
       this.tcp = listenNsqdTcp(this, parseListenAddress(o.tcpAddress));
       if (this.tls !== null && o.httpsAddress !== "") {
         this.https = listenHttp(this, parseListenAddress(o.httpsAddress), new HttpApi(this, { tls: true }), this.tls.server);
@@ -91,6 +100,9 @@ export class NSQD {
     } catch (e) {
       this.tcp?.stop(true);
       this.https?.stop(true);
+      // the queues that nsqd.dat's topics and channels opened: flushed, their files and timers released
+      for (const t of this.topics.values()) t.exit(false);
+      this.topics.clear();
       this.dirLock.unlock();
       throw e;
     }
@@ -100,6 +112,36 @@ export class NSQD {
     if (this.opts.statsdAddress !== "") this.statsd = new StatsdLoop(this).start();
     this.lookup.start();
     this.scanTimer = setInterval(() => this.scanQueues(), QUEUE_SCAN_INTERVAL);
+  }
+
+  /**
+   * Creates --data-path if it is missing (NSQ's nsqd requires it to exist) and takes its lock. Errors read as
+   * nsqd's: the path and the OS's reason (`failed to lock data-path: open /d: not a directory`). A path that is
+   * a file locks like nsqd's does, and fails at nsqd.dat as nsqd's does.
+   */
+  private lockDataPath(): void {
+    const dir = this.dataPath;
+    let missing = false;
+    try {
+      statSync(dir);
+    } catch (e) {
+      missing = (e as NodeJS.ErrnoException).code === "ENOENT";
+    }
+    if (missing) {
+      try {
+        mkdirSync(dir, { recursive: true });
+      } catch (e) {
+        throw new Error(`failed to create data-path: ${pathError(e)}`, { cause: e });
+      }
+    }
+    try {
+      this.dirLock.lock();
+    } catch (e) {
+      if (e instanceof DirLockedError) {
+        throw new Error(`--data-path=${dir} in use (possibly by another instance of nsqd)`, { cause: e });
+      }
+      throw new Error(`failed to lock data-path: ${pathError(e)}`, { cause: e });
+    }
   }
 
   /** `host:port` actually bound (port 0 resolved), or the unix socket path. */
@@ -228,8 +270,11 @@ export class NSQD {
     this.clients.set(c.id, c);
   }
 
+  /** Once per client, however it went: nsqd's IOLoop and messagePump say goodbye. */
   removeClient(c: Client): void {
-    this.clients.delete(c.id);
+    if (!this.clients.delete(c.id)) return;
+    this.log.info(`PROTOCOL(V2): [${c.remoteAddress}] exiting ioloop`);
+    this.log.info(`PROTOCOL(V2): [${c.remoteAddress}] exiting messagePump`);
   }
 
   // --- timers ---
@@ -246,7 +291,13 @@ export class NSQD {
   // --- metadata (nsqd.dat) ---
 
   private loadMetadata(): void {
-    const md = readMetadata(this.dataPath);
+    let md: Metadata | null;
+    try {
+      md = readMetadata(this.dataPath);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).syscall === undefined) throw e;
+      throw new Error(`failed to read metadata from ${metadataPath(this.dataPath)} - ${pathError(e)}`, { cause: e });
+    }
     if (md === null) return;
     this.loading = true;
     try {
@@ -297,4 +348,19 @@ export class NSQD {
     }
     writeMetadata(this.dataPath, topics);
   }
+}
+
+/** Go's strerror where it words an errno differently from libuv. */
+const GO_REASONS: Record<string, string> = {
+  EEXIST: "file exists",
+  ELOOP: "too many levels of symbolic links",
+  ENAMETOOLONG: "file name too long",
+};
+
+/** A file-system error as Go's *PathError prints it: `open /data/nsqd.dat: not a directory`. */
+function pathError(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (err.syscall === undefined || err.code === undefined) return err.message ?? String(e);
+  const reason = GO_REASONS[err.code] ?? getSystemErrorMap().get(err.errno ?? 0)?.[1] ?? err.code;
+  return err.path === undefined ? `${err.syscall}: ${reason}` : `${err.syscall} ${err.path}: ${reason}`;
 }

@@ -5,7 +5,7 @@
  */
 import os from "node:os";
 import { z } from "zod/mini";
-import { defineOptions, flag, logFlags, OptionsError, type Options } from "../../core/options.ts";
+import { defaultOf, defineOptions, flag, logFlags, OptionsError, type Options } from "../../core/options.ts";
 
 /** `--tls-required` values: Go's TLSNotRequired, TLSRequired and TLSRequiredExceptHTTP. */
 export const TLSRequired = { No: "false", Yes: "true", ExceptHTTP: "tcp-https" } as const;
@@ -58,12 +58,12 @@ export const nsqdSpec = defineOptions(
     "lookupd-tcp-address": flag.strings("lookupd TCP address (may be given multiple times)", {
       cfg: "nsqlookupd_tcp_addresses",
     }),
-    "http-client-connect-timeout": flag.duration(2_000, "timeout for HTTP connect"),
+    "http-client-connect-timeout": flag.duration(2_000, "timeout for HTTP connect (no effect here: the request timeout bounds connecting too)"),
     "http-client-request-timeout": flag.duration(5_000, "timeout for HTTP request"),
     "topology-region": flag.string("", "region of this nsqd (for topology-aware consumption)"),
     "topology-zone": flag.string("", "availability zone of this nsqd (for topology-aware consumption)"),
     "enable-experiment": flag.strings(
-      `enable experimental feature (may be given multiple times) (valid options: ${EXPERIMENTS.join(", ")})`,
+      `enable experimental feature (may be given multiple times) (valid options: ${EXPERIMENTS.join(", ")}) (not implemented here: accepted with a warning)`,
       { checks: [z.refine((a) => a.every((x) => (EXPERIMENTS as readonly string[]).includes(x)), `must be one of ${EXPERIMENTS.join(", ")}`)] },
     ),
 
@@ -72,10 +72,10 @@ export const nsqdSpec = defineOptions(
     "max-bytes-per-file": flag.int(104_857_600, "number of bytes per diskqueue file before rolling", { checks: positive }),
     "sync-every": flag.int(2_500, "number of messages per diskqueue fsync", { checks: positive }),
     "sync-timeout": flag.duration(2_000, "duration of time per diskqueue fsync", { checks: positive }),
-    "queue-scan-worker-pool-max": flag.int(4, "max concurrency for checking in-flight and deferred message timeouts", {
+    "queue-scan-worker-pool-max": flag.int(4, "max concurrency for checking in-flight and deferred message timeouts (no effect here)", {
       checks: positive,
     }),
-    "queue-scan-selection-count": flag.int(20, "number of channels to check per cycle (every 100ms) for in-flight and deferred timeouts", {
+    "queue-scan-selection-count": flag.int(20, "number of channels to check per cycle (every 100ms) for in-flight and deferred timeouts (no effect here)", {
       checks: positive,
     }),
 
@@ -161,6 +161,32 @@ export const nsqdSpec = defineOptions(
     return o;
   },
 );
+
+/**
+ * NSQ flags this nsqd accepts, so that NSQ's command lines and config files keep working, but that change
+ * nothing here, and why. nsqd warns at start about each one given a value other than its default.
+ */
+const NO_EFFECT: Record<string, string> = {
+  "queue-scan-worker-pool-max":
+    "--queue-scan-worker-pool-max has no effect: every channel with messages in flight or deferred is checked every 100ms on the event loop, without workers",
+  "queue-scan-selection-count":
+    "--queue-scan-selection-count has no effect: every channel with messages in flight or deferred is checked every 100ms, not a random selection",
+  "http-client-connect-timeout":
+    "--http-client-connect-timeout has no effect: --http-client-request-timeout bounds each request to lookupd or the auth server, connecting included",
+  "enable-experiment":
+    "--enable-experiment=topology-aware-consumption is not implemented: messages go to a channel's clients regardless of --topology-zone/--topology-region",
+};
+
+/** The warnings for options given a value that does nothing here ({@link NO_EFFECT}). */
+export function noEffectWarnings(o: NsqdOptions): string[] {
+  const values = o as unknown as Record<string, unknown>;
+  return Object.entries(NO_EFFECT)
+    .filter(([name]) => {
+      const e = nsqdSpec.flags.get(name)!;
+      return JSON.stringify(values[e.key]) !== JSON.stringify(defaultOf(e.def));
+    })
+    .map(([, warning]) => warning);
+}
 
 /** Everything nsqd reads from its flags and config file, camelCase of the flag names. */
 export type NsqdOptions = ReturnType<typeof nsqdSpec.defaults>;

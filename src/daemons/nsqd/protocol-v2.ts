@@ -7,7 +7,7 @@ import { parseMpubBody } from "../../core/protocol/mpub.ts";
 import { isValidChannelName, isValidTopicName } from "../../core/protocol/names.ts";
 import { NSQ_VERSION } from "../../core/version.ts";
 import { type Client, ClientState } from "./client.ts";
-import { decodeIdentify } from "./identify.ts";
+import { decodeIdentify, formatIdentify } from "./identify.ts";
 import type { Message } from "./message.ts";
 import { TLSRequired } from "./options.ts";
 import { publish } from "./publish.ts";
@@ -19,9 +19,14 @@ import { publish } from "./publish.ts";
  */
 
 const verb = (args: Uint8Array[]) => latin1(args[0]!);
+const utf8 = new TextDecoder();
+/** A command's words as Go's `%s` prints nsqd's `[][]byte` params: `[SUB topic channel]`. */
+const formatParams = (args: Uint8Array[]) => `[${args.map((a) => utf8.decode(a)).join(" ")}]`;
 const quote = (s: string) => JSON.stringify(s);
 
 export function line(client: Client, args: Uint8Array[]): number {
+  const log = client.nsqd.log;
+  if (log.enabled("debug")) log.debug(`PROTOCOL(V2): [${client.remoteAddress}] ${formatParams(args)}`);
   const name = verb(args);
   if (name === "IDENTIFY") return identifyLimit(client);
   // enforceTLSPolicy: until the upgrade, IDENTIFY is all a client may do
@@ -104,6 +109,8 @@ function IDENTIFY(client: Client, data: Uint8Array): void {
   const o = client.nsqd.opts;
   const d = decodeIdentify(data);
   if (d === null) throw new FatalClientError("E_BAD_BODY", "IDENTIFY failed to decode JSON body");
+  const log = client.nsqd.log;
+  if (log.enabled("debug")) log.debug(`PROTOCOL(V2): [${client.remoteAddress}] ${formatIdentify(d)}`);
   const bad = (what: string, v: number) => new FatalClientError("E_BAD_BODY", `IDENTIFY ${what} (${v}) is invalid`);
 
   let heartbeat = client.heartbeatInterval;
