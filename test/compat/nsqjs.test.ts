@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 // nsqjs is a third-party NSQ client (npm), written against NSQ's own nsqd: it is our compatibility oracle.
 import nsq, { type Reader, type Writer } from "nsqjs";
-import { sleep, startNsqd, type TestNsqd } from "../helpers/nsqd.ts";
+import { deferred, until } from "../helpers/client.ts";
+import { startNsqd, type TestNsqd } from "../helpers/nsqd.ts";
 
 type Msg = {
   id: string;
@@ -18,7 +19,7 @@ let closers: (() => void)[] = [];
 afterEach(async () => {
   for (const c of closers) c();
   closers = [];
-  await sleep(50);
+  for (const d of daemons) await until(() => d.nsqd.clients.size === 0, "nsqjs to close its connections");
   for (const d of daemons) await d.stop();
   daemons = [];
 });
@@ -77,7 +78,8 @@ describe("nsqjs against nsq nsqd", () => {
     const d = await setup();
     const w = await writer(d);
     const r = reader(d, "jsdefer", "ch");
-    await sleep(200);
+    const ch = () => d.nsqd.topics.get("jsdefer")?.channels.get("ch");
+    await until(() => [...(ch()?.clients.values() ?? [])].some((c) => c.readyCount > 0), "the reader to be ready");
     const t0 = Date.now();
     await new Promise<void>((res, rej) => w.deferPublish("jsdefer", ["later"], 500, (e?: Error) => (e ? rej(e) : res())));
     const [m] = await collect(r, 1);
@@ -100,18 +102,21 @@ describe("nsqjs against nsq nsqd", () => {
     const w = await writer(d);
     await publish(w, "jstouch", "slow");
     const r = reader(d, "jstouch", "ch", { messageTimeout: 1000 });
+    const finished = deferred();
+    // deliberate: the handler holds the message past its timeout, touching it every 400 ms
     const got = await collect(r, 1, (m) => {
       const t = setInterval(() => m.touch(), 400);
       setTimeout(() => {
         clearInterval(t);
         m.finish();
+        finished.resolve();
       }, 1800);
     });
-    await sleep(2200);
+    await finished.promise;
     expect(got).toHaveLength(1);
     const ch = d.nsqd.topics.get("jstouch")!.channels.get("ch")!;
+    await until(() => ch.inFlight.size === 0, "the FIN");
     expect(ch.timeoutCount).toBe(0);
-    expect(ch.inFlight.size).toBe(0);
   });
 
   test("many messages, many consumers, max-in-flight > 1: each delivered once per channel", async () => {

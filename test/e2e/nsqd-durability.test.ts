@@ -1,6 +1,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { Command } from "../../src/core/protocol/commands.ts";
+import { until } from "../helpers/client.ts";
 import { sleep, tmpDir, Wire } from "../helpers/nsqd.ts";
 import { type Spawned, spawnNsqd } from "../helpers/spawn.ts";
 
@@ -69,7 +70,7 @@ test("kill -9 while publishing in durable mode: every publish that got OK is del
       w.send(Command.pub("durable", `msg-${sent++}`));
     }
   })();
-  await sleep(400);
+  await until(() => acked.length > 50, "publishes acknowledged while more are in flight", 10_000);
   first.proc.kill("SIGKILL");
   await first.proc.exited;
   stop = true;
@@ -97,8 +98,9 @@ test("SIGTERM keeps queued, in-flight and requeued messages; the restart deliver
   const m1 = await c.message();
   await c.message();
   await c.message();
+  c.send(Command.rdy(0)); // so the requeued one stays queued
   c.send(Command.req(m1.id, 0)); // back in the queue
-  await sleep(100);
+  expect(await c.pub("sync", "x")).toBe("OK"); // answered once the REQ is done
   first.proc.kill("SIGTERM");
   expect(await first.proc.exited).toBe(0);
 
@@ -141,7 +143,7 @@ for (const [mode, flags, stop] of [
     const m = await c.message();
     expect(m.text).toBe("req");
     c.send(Command.req(m.id, 2500));
-    await sleep(150);
+    expect(await c.pub("sync", "x")).toBe("OK"); // answered once the REQ is done
     first.proc.kill(stop);
     await first.proc.exited;
 
@@ -181,14 +183,19 @@ test("a DPUB waiting in a topic with no channel keeps its original due time acro
   const t0 = Date.now();
   p.send(Command.dpub("waited", 2500, "on time"));
   expect(await p.response()).toBe("OK");
-  await sleep(1200); // time spent waiting must count towards the delay
+  await sleep(1200); // deliberate: time spent waiting must count towards the delay
   first.proc.kill("SIGTERM");
   await first.proc.exited;
   const second = await start([`--data-path=${data}`]);
+  // a marker deferred 1900 ms from now: behind "on time" (at most 1300 ms left), ahead of a 2500 ms restarted clock
+  const q = await Wire.connect(second.port);
+  q.send(Command.dpub("waited", 1900, "marker"));
+  expect(await q.response()).toBe("OK");
+  q.close();
   const { m, at, w } = await firstMessage(second.port, "waited", 5000);
   expect(m.text).toBe("on time");
   expect(at - t0).toBeGreaterThanOrEqual(2400);
-  expect(at - t0).toBeLessThan(3500);
+  expect((await w.message(5000)).text).toBe("marker");
   w.close();
 }, 30_000);
 

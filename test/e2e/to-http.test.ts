@@ -103,7 +103,7 @@ describe("nsq to-http", () => {
     app.post("/", async (c) => {
       started++;
       const body = await c.req.text();
-      await Bun.sleep(150);
+      await Bun.sleep(150); // deliberate: a slow endpoint, so requests are under way at SIGINT
       answered.push(body);
       return c.text("ok");
     });

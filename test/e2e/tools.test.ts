@@ -4,6 +4,7 @@ import { Producer } from "../../src/core/client/index.ts";
 import { until } from "../helpers/client.ts";
 import { addrOf, testScope, type TestNsqd, Wire } from "../helpers/nsqd.ts";
 import { CLI } from "../helpers/spawn.ts";
+import { channelStats, topicStats } from "../helpers/stats.ts";
 
 const { defer, nsqd } = testScope();
 
@@ -78,10 +79,9 @@ describe("nsq to-nsq", () => {
     p.stdin.write("one\n\ntw");
     await p.stdin.flush();
     await until(() => d.nsqd.topics.get("slow")?.messageCount === 1, "the first line before stdin ends");
-    await Bun.sleep(50);
     p.stdin.write("o\nthree\n\n");
     await p.stdin.flush();
-    await Bun.sleep(50);
+    await until(() => d.nsqd.topics.get("slow")?.messageCount === 3, "the split record and the next one before stdin ends");
     p.stdin.write("last-without-newline");
     await p.stdin.end();
     const r = await finish(p);
@@ -195,7 +195,7 @@ describe("nsq stat", () => {
         urls.push(req.url);
         polls++;
         const channels = [
-          {
+          channelStats({
             channel_name: opts.channel ?? "c",
             depth: 10 * polls,
             backend_depth: 4 * polls,
@@ -205,17 +205,14 @@ describe("nsq stat", () => {
             requeue_count: 7,
             timeout_count: 1,
             client_count: 2,
-            clients: null,
-            paused: false,
-            e2e_processing_latency: { count: 0, percentiles: null },
-          },
+          }),
         ];
         return Response.json(
           {
             version: "1.3.0",
             health: "OK",
             start_time: 0,
-            topics: [{ topic_name: opts.topic ?? "t", channels, depth: 0, backend_depth: 0, message_count: 0, message_bytes: 0, paused: false }],
+            topics: [topicStats({ topic_name: opts.topic ?? "t", channels })],
             producers: null,
           },
           { headers: { "X-NSQ-Content-Type": "nsq; version=1.0" } },

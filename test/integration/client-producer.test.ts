@@ -91,7 +91,7 @@ describe("Producer", () => {
     const { p, log } = producer(`127.0.0.1:${d.port}`, { heartbeatInterval: 1000, readTimeout: 5000 });
     await p.publish("t", "a");
     const ids = [...d.nsqd.clients.keys()];
-    await Bun.sleep(2600); // nsqd drops a client that misses two heartbeats (2 s here)
+    await Bun.sleep(2600); // a window past nsqd's deadline: it drops a client that misses two heartbeats (2 s here)
     await p.publish("t", "b");
     expect([...d.nsqd.clients.keys()]).toEqual(ids);
     expect(log.lines.filter((l) => l.includes("connecting to nsqd"))).toHaveLength(1);
@@ -164,22 +164,17 @@ describe("Producer", () => {
 
   test("output the kernel does not take waits for drain: 16 MiB to a stalled reader arrives whole and in order", async () => {
     let stalled = true;
-    const fake = await startFakeNsqd({
-      onOpen: (c) => {
-        // Stall after IDENTIFY is answered: pause reading for a while.
-        setTimeout(() => {
-          c.socket.pause();
-          setTimeout(() => {
-            stalled = false;
-            c.socket.resume();
-          }, 300);
-        }, 20);
-      },
-    });
+    const fake = await startFakeNsqd();
     defer(() => fake.stop());
     const { p } = producer(fake.addr, { writeTimeout: 5000 });
     await p.connect();
-    await Bun.sleep(50);
+    // IDENTIFY is answered: the reader stalls for a while (a deliberate 300 ms)
+    const conn = fake.conns[0]!;
+    conn.socket.pause();
+    setTimeout(() => {
+      stalled = false;
+      conn.socket.resume();
+    }, 300);
     const body = new Uint8Array(64 * 1024);
     const pubs: Promise<void>[] = [];
     for (let i = 0; i < 256; i++) {

@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DiskQueue, type DiskQueueFs } from "../../src/core/diskqueue/index.ts";
+import { until } from "../helpers/client.ts";
 
 // A full disk for real: a 1 MiB tmpfs. Mounting needs root; where it is refused, the same scenario runs
 // against node:fs with a 1 MiB write budget that fails the way a full filesystem does (a short write, then
@@ -13,7 +14,7 @@ const mounted = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs",
 
 afterAll(async () => {
   // a background metadata write may still hold a file there for a moment after close()
-  for (let i = 0; mounted && i < 50 && Bun.spawnSync(["umount", dir]).exitCode !== 0; i++) await Bun.sleep(20);
+  if (mounted) await until(() => Bun.spawnSync(["umount", dir]).exitCode === 0, `umount ${dir}`);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -65,8 +66,7 @@ test(`a full disk refuses puts, keeps what it accepted and recovers (${mounted ?
 
   fs.unlinkSync(filler);
   if (!mounted) budget.left += 300 * 1024;
-  for (let i = 0; i < 40 && q.health !== null; i++) await Bun.sleep(25); // the sync timer retries
-  expect(q.health).toBeNull();
+  await until(() => q.health === null, "the sync timer's retry to recover");
   for (let i = accepted; i < accepted + 5; i++) q.put(record(i));
   q.close();
 

@@ -44,7 +44,7 @@ describe("listeners bind as Go's net.Listen does", () => {
       });
       // the magic split over two writes must be reassembled
       s.write("  ");
-      await Bun.sleep(0);
+      await Bun.sleep(0); // deliberate: the second write goes out on its own
       s.write("XX");
       await closed.promise;
       expect(new TextDecoder().decode(Uint8Array.from(got))).toBe("E_BAD_PROTOCOL");

@@ -1,9 +1,10 @@
 import { afterAll, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { join } from "node:path";
-import type { DiskQueueFs } from "../../src/core/diskqueue/index.ts";
+import type { DiskQueue, DiskQueueFs } from "../../src/core/diskqueue/index.ts";
 import { Command } from "../../src/core/protocol/commands.ts";
-import { sleep, startNsqd, tmpDir, Wire } from "../helpers/nsqd.ts";
+import { until } from "../helpers/client.ts";
+import { startNsqd, tmpDir, Wire } from "../helpers/nsqd.ts";
 
 // A real full disk where the machine allows it (a 1 MiB tmpfs; we run as root here and in CI); otherwise
 // the disk queues get a write budget that fails the way a full filesystem does.
@@ -22,7 +23,8 @@ const budgetFs: DiskQueueFs = {
 };
 
 afterAll(async () => {
-  for (let i = 0; mounted && i < 50 && Bun.spawnSync(["umount", dir]).exitCode !== 0; i++) await sleep(20);
+  // a background metadata write may still hold a file there for a moment after the stop
+  if (mounted) await until(() => Bun.spawnSync(["umount", dir]).exitCode === 0, `umount ${dir}`);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -48,7 +50,8 @@ test(`a full disk fails publishes with E_PUB_FAILED, loses nothing accepted, and
 
   fs.rmSync(filler);
   budget.left += 400 * 1024;
-  await sleep(200);
+  const topicQueue = d.nsqd.topics.get("full")!.queue.backend as DiskQueue;
+  await until(() => topicQueue.health === null, "the topic's disk queue to recover");
   const c = await Wire.connect(d.port);
   expect(await c.identify({ output_buffer_timeout: 25 })).toBe("OK");
   expect(await c.sub("full", "ch")).toBe("OK");

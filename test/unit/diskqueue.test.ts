@@ -6,6 +6,7 @@ import {
   DiskQueue, formatMetaData, metaDataFileName, parseMetaData, segmentFileName, writeRecord, type DiskQueueFs,
   type DiskQueueOptions,
 } from "../../src/core/diskqueue/index.ts";
+import { until } from "../helpers/client.ts";
 
 const dirs: string[] = [];
 const queues: DiskQueue[] = [];
@@ -63,7 +64,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const metaOrNull = (dir: string) => (fs.existsSync(metaDataFileName(dir, "t")) ? meta(dir) : null);
 /** Policy syncs land in the background: wait for the metadata text. */
 async function metaBecomes(dir: string, text: string): Promise<void> {
-  for (let i = 0; i < 200 && metaOrNull(dir) !== text; i++) await sleep(5);
+  await until(() => metaOrNull(dir) === text, "the metadata").catch(() => {});
   expect(metaOrNull(dir)).toBe(text);
 }
 
@@ -361,7 +362,7 @@ describe("close, reopen, sync", () => {
     const dir = tmp();
     const q = open({ dataPath: dir, syncEvery: 5 });
     for (let i = 0; i < 4; i++) q.put(sized(i, 10));
-    await sleep(20);
+    await sleep(20); // a window in which no sync may happen
     expect(metaOrNull(dir)).toBeNull();
     q.put(sized(4, 10));
     expect(fs.statSync(seg(dir, 0)).size).toBe(70); // flushed before the metadata snapshot
@@ -370,7 +371,7 @@ describe("close, reopen, sync", () => {
     q.readNext();
     q.put(sized(5, 10));
     q.put(sized(6, 10));
-    await sleep(20);
+    await sleep(20); // a window in which no sync may happen
     expect(meta(dir)).toBe("5\n0,0\n0,70\n");
     q.readNext();
     await metaBecomes(dir, "4\n0,42\n0,98\n");
@@ -394,7 +395,7 @@ describe("close, reopen, sync", () => {
       if (end === "close") q.close();
       else if (end === "empty") q.empty();
       else q.delete();
-      await sleep(50);
+      await sleep(50); // a window in which the overtaken sync must not land
       expect(metaOrNull(dir)).toBe(end === "close" ? "0\n0,14\n0,14\n" : null);
       expect(fs.readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
     }
@@ -407,7 +408,7 @@ describe("close, reopen, sync", () => {
     q.put(sized(1, 10)); // rolls: file 0's fd is closed only after that fsync
     q.put(sized(2, 10));
     expect(drain(q)).toEqual([0, 1, 2].map((i) => str(i, 10)));
-    await sleep(50);
+    await metaBecomes(dir, "0\n2,14\n2,14\n"); // the background syncs are done
     expect(q.health).toBeNull();
     q.close();
     expect(meta(dir)).toBe("0\n2,14\n2,14\n");
@@ -421,8 +422,8 @@ describe("close, reopen, sync", () => {
     expect(fs.existsSync(metaDataFileName(dir, "t"))).toBe(false);
     await metaBecomes(dir, "1\n0,0\n0,14\n");
     fs.unlinkSync(metaDataFileName(dir, "t"));
-    await sleep(100);
-    expect(metaOrNull(dir)).toBeNull(); // idle: no rewrite
+    await sleep(100); // a window of three sync timeouts in which an idle queue must not rewrite
+    expect(metaOrNull(dir)).toBeNull();
     q.readNext();
     await metaBecomes(dir, "0\n0,14\n0,14\n");
   });
@@ -592,7 +593,7 @@ describe("empty and delete", () => {
     for (let i = 0; i < 5; i++) q.put(sized(i, 10));
     q.sync();
     q.delete();
-    await sleep(10);
+    await sleep(10); // a window in which a late background write must not bring a file back
     expect(files(dir)).toEqual(["t:c.diskqueue.000000.dat", "t:c.diskqueue.meta.dat"]);
     expect(() => q.put(b("x"))).toThrow("exiting");
   });
@@ -603,7 +604,7 @@ describe("write errors", () => {
 
   /** node:fs whose writes fail while `failing`; `partial` lets the next write take only that many bytes first. */
   function flakyFs() {
-    const state = { failing: false, partial: 0 };
+    const state = { failing: false, partial: 0, refused: 0 };
     const flaky: DiskQueueFs = {
       ...fs,
       writeSync: ((fd: number, buf: any, off?: any, len?: any, pos?: any) => {
@@ -612,11 +613,17 @@ describe("write errors", () => {
           state.partial = 0;
           return fs.writeSync(fd, buf, off, Math.min(n, len), pos);
         }
-        if (state.failing) throw enospc();
+        if (state.failing) {
+          state.refused++;
+          throw enospc();
+        }
         return fs.writeSync(fd, buf, off, len, pos);
       }) as typeof fs.writeSync,
       openSync: ((p: fs.PathLike, flags?: any, mode?: any) => {
-        if (state.failing && String(p).endsWith(".tmp")) throw enospc();
+        if (state.failing && String(p).endsWith(".tmp")) {
+          state.refused++;
+          throw enospc();
+        }
         return fs.openSync(p, flags, mode);
       }) as typeof fs.openSync,
     };
@@ -640,11 +647,12 @@ describe("write errors", () => {
     expect(s(q.readNext())).toBe(str(0, 10)); // reading goes on meanwhile
     expect(s(q.readNext())).toBe(str(1, 10));
 
-    await sleep(100); // timer retries fail quietly
-    expect(q.health).not.toBeNull();
+    const refused = state.refused;
+    await until(() => state.refused >= refused + 2, "two retries by the sync timer");
+    expect(q.health).not.toBeNull(); // they fail quietly
+    expect(q.logs.filter((l) => l.includes("write failed"))).toHaveLength(1);
     state.failing = false;
-    await sleep(100); // the sync timer retries and recovers
-    expect(q.health).toBeNull();
+    await until(() => q.health === null, "the sync timer to retry and recover");
     expect(q.logs.some((l) => l.includes("writes recovered"))).toBe(true);
     q.put(sized(4, 10));
     q.close();
@@ -666,7 +674,7 @@ describe("write errors", () => {
     q.flush();
     state.failing = false;
     expect(() => q.put(sized(2, 10))).toThrow("ENOSPC"); // too soon
-    await sleep(110);
+    await sleep(110); // deliberate: past the 100 ms between retries
     q.put(sized(2, 10));
     expect(drain(q)).toEqual([0, 1, 2].map((i) => str(i, 10)));
   });
@@ -697,11 +705,10 @@ describe("write errors", () => {
     const q = open({ dataPath: dir, fs: eio, syncEvery: 2, syncTimeout: 30 });
     q.put(sized(0, 10));
     q.put(sized(1, 10)); // background sync, whose fsync fails
-    await sleep(10);
+    await until(() => q.health !== null, "the failed fsync");
     expect(q.health?.message).toContain("EIO");
     expect(metaOrNull(dir)).toBeNull();
-    await sleep(100); // the timer's sync (fsyncSync) succeeds
-    expect(q.health).toBeNull();
+    await until(() => q.health === null, "the timer's sync (fsyncSync) to succeed");
     expect(meta(dir)).toBe("2\n0,0\n0,28\n");
     q.put(sized(2, 10));
     expect(drain(q)).toEqual([0, 1, 2].map((i) => str(i, 10)));
