@@ -9,12 +9,10 @@ import { writeMessageFrame } from "../../core/protocol/message.ts";
 import { Transport } from "../../core/transport.ts";
 import type { AuthState } from "./auth.ts";
 import type { Channel } from "./channel.ts";
+import { ClientState } from "./client-state.ts";
 import type { Message } from "./message.ts";
 import type { NSQD } from "./nsqd.ts";
 import * as v2 from "./protocol-v2.ts";
-
-export const ClientState = { Init: 0, Disconnected: 1, Connected: 2, Subscribed: 3, Closing: 4 } as const;
-export type ClientState = (typeof ClientState)[keyof typeof ClientState];
 
 /** Unsent bytes beyond which we stop reading from the peer until it reads ours. */
 const MAX_PENDING = 1 << 20;
