@@ -3,7 +3,7 @@ import { type Codec, CodecError, loadCodec } from "../../core/codec/index.ts";
 import { type Connection, type SocketData, upgradeTls } from "../../core/listener.ts";
 import { ascii } from "../../core/protocol/bytes.ts";
 import { CommandParser, type CommandSink } from "../../core/protocol/command-parser.ts";
-import { type ClientError, FatalClientError } from "../../core/protocol/errors.ts";
+import { ClientError, FatalClientError } from "../../core/protocol/errors.ts";
 import { FrameType, HEARTBEAT, OK, writeFrame } from "../../core/protocol/frame.ts";
 import { writeMessageFrame } from "../../core/protocol/message.ts";
 import { Transport } from "../../core/transport.ts";
@@ -193,7 +193,6 @@ export class Client implements CommandSink, Connection {
   }
 
   private fail(e: unknown): void {
-    const err = e as ClientError;
     if (e instanceof CodecError) {
       // as nsqd's IOLoop on a read error: nothing sent, the connection closed, then its TCP handler logs it
       this.parser.stop();
@@ -201,15 +200,15 @@ export class Client implements CommandSink, Connection {
       this.nsqd.log.error(`client(${this.remoteAddress}) - failed to read command - ${e.message}`);
       return;
     }
-    if (typeof err.fatal !== "boolean") {
+    if (!(e instanceof ClientError)) {
       this.nsqd.log.error(`[${this.remoteAddress}] internal error - ${(e as Error).stack ?? e}`);
       this.parser.stop();
       this.close();
       return;
     }
-    this.nsqd.log.error(`[${this.remoteAddress}] - ${err.message}${err.parent ? ` - ${String(err.parent)}` : ""}`);
-    this.sendResponse(FrameType.Error, ascii(err.message));
-    if (err.fatal) {
+    this.nsqd.log.error(`[${this.remoteAddress}] - ${e.message}${e.parent ? ` - ${String(e.parent)}` : ""}`);
+    this.sendResponse(FrameType.Error, ascii(e.message));
+    if (e.fatal) {
       this.parser.stop();
       this.close();
     }
