@@ -217,9 +217,9 @@ export class Client implements CommandSink, Connection {
   // --- output ---
 
   /** Non-message frames: written now, sent at the end of the current read (or at once outside one). */
-  sendResponse(type: number, data: Uint8Array): void {
+  sendResponse(type: FrameType, data: Uint8Array): void {
     if (this.closed) return;
-    writeFrame(this.w.out, type as 0 | 1 | 2, data);
+    writeFrame(this.w.out, type, data);
     this.responsesPending = true;
   }
 
