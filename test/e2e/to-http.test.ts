@@ -123,7 +123,7 @@ describe("nsq to-http", () => {
     const t = spawnTool(["to-http", "--topic=t", `--nsqd-tcp-address=${addrOf(d)}`, "--post=http://127.0.0.1:1/", ...FAST_RETRY], defer);
     await t.waitFor(/POST "http:\/\/127\.0\.0\.1:1\/": dial tcp 127\.0\.0\.1:1: connect: connection refused/);
     expect((await t.stop()).code).toBe(0);
-    expect(channel(d)!.depth + channel(d)!.deferred.size).toBe(1);
+    expect(channel(d)!.depth + channel(d)!.deferredById.size).toBe(1);
   });
 
   test("bad flags: NSQ's messages, exit 1", async () => {

@@ -135,7 +135,7 @@ describe("nsq tail", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe("m1\nm2\nm3\n");
     const ch = d.nsqd.topics.get("t")!.channels.get("named")!;
-    await until(() => ch.depth + ch.deferred.size === 2 && ch.inFlight.size === 0, "the other two back in the channel");
+    await until(() => ch.depth + ch.deferredById.size === 2 && ch.inFlight.size === 0, "the other two back in the channel");
     expect(r.stderr).toContain("connecting to nsqd");
   });
 

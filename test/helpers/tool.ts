@@ -14,7 +14,7 @@ export async function publish(d: TestNsqd, topic: string, bodies: string[]): Pro
 /** At least `n` messages reached the channel and every one of them was finished (none queued, in flight or deferred). */
 export function allFinished(d: TestNsqd, topic: string, channel: string, n: number): boolean {
   const ch = d.nsqd.topics.get(topic)?.channels.get(channel);
-  return ch !== undefined && ch.messageCount >= n && ch.depth === 0 && ch.inFlight.size === 0 && ch.deferred.size === 0;
+  return ch !== undefined && ch.messageCount >= n && ch.depth === 0 && ch.inFlight.size === 0 && ch.deferredById.size === 0;
 }
 
 export interface Tool {

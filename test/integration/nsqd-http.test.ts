@@ -189,10 +189,10 @@ describe("/pub", () => {
     await expectOk(post("/pub?topic=d&defer=0", "now"), "OK");
     const after = Date.now();
     const ch = nsqd.topics.get("d")!.channels.get("c")!;
-    expect(ch.deferred.size).toBe(2);
+    expect(ch.deferredById.size).toBe(2);
     expect(ch.depth).toBe(1);
     // due times, as offsets from the span in which they were published
-    const due = [...ch.deferred.values()].map((m) => m.pri).sort((a, b) => a - b);
+    const due = [...ch.deferredById.values()].map((m) => m.pri).sort((a, b) => a - b);
     expect(due[0]! - before).toBeGreaterThanOrEqual(5000);
     expect(due[0]! - after).toBeLessThanOrEqual(5000);
     expect(due[1]! - before).toBeGreaterThanOrEqual(60_000);

@@ -255,7 +255,7 @@ describe("PUB / MPUB / DPUB", () => {
     p.send(Command.pub("deferred", "now"));
     expect(await p.response()).toBe("OK");
     expect((await c.message()).text).toBe("now");
-    expect(d.nsqd.topics.get("deferred")!.channels.get("ch")!.deferred.size).toBe(1);
+    expect(d.nsqd.topics.get("deferred")!.channels.get("ch")!.deferredById.size).toBe(1);
     const m = await c.message();
     expect(m.text).toBe("later");
     expect(m.attempts).toBe(1);

@@ -23,7 +23,7 @@ export class Channel {
   private readonly inFlightLog: DeferredStore | null;
   readonly inFlight = new Map<string, Message>();
   readonly inFlightPQ = new PQueue<Message>();
-  readonly deferred = new Map<string, Message>();
+  readonly deferredById = new Map<string, Message>();
   readonly deferredPQ = new PQueue<Message>();
   messageCount = 0;
   requeueCount = 0;
@@ -63,7 +63,7 @@ export class Channel {
       const m = new Message(f.id, f.body, f.timestamp);
       m.attempts = f.attempts;
       m.pri = due;
-      this.deferred.set(m.id, m);
+      this.deferredById.set(m.id, m);
       this.deferredPQ.push(m);
     }
     if (store.durable) store.rewrite(this.deferredEntries());
@@ -71,7 +71,7 @@ export class Channel {
   }
 
   private *deferredEntries() {
-    for (const m of this.deferred.values()) yield { message: m, due: m.pri };
+    for (const m of this.deferredById.values()) yield { message: m, due: m.pri };
   }
 
   /** What the durable store holds while running: deferred and in-flight messages. */
@@ -206,7 +206,7 @@ export class Channel {
     m.pri = Date.now() + delayMs;
     const store = this.queue.deferredStore;
     if (store?.durable) store.add(m, m.pri);
-    this.deferred.set(m.id, m);
+    this.deferredById.set(m.id, m);
     this.deferredPQ.push(m);
   }
 
@@ -228,12 +228,12 @@ export class Channel {
     for (let m = this.deferredPQ.peek(); m !== undefined && m.pri <= now; m = this.deferredPQ.peek()) {
       this.deferredPQ.pop();
       dirty = true;
-      if (this.deferred.get(m.id) === m) this.deferred.delete(m.id);
+      if (this.deferredById.get(m.id) === m) this.deferredById.delete(m.id);
       this.requeueSafely(m);
       // after the queue has it: a crash in between doubles the message rather than losing it
       store?.remove(m.id);
     }
-    if (store !== null && store.deadCount > 1000 && store.deadCount > 2 * (this.deferred.size + this.inFlight.size)) {
+    if (store !== null && store.deadCount > 1000 && store.deadCount > 2 * (this.deferredById.size + this.inFlight.size)) {
       store.rewrite(this.storedEntries());
     }
     if (dirty) this.pump();
@@ -278,7 +278,7 @@ export class Channel {
     this.queue.empty();
     this.inFlight.clear();
     this.inFlightPQ.clear();
-    this.deferred.clear();
+    this.deferredById.clear();
     this.deferredPQ.clear();
     for (const c of this.clients.values()) c.emptied();
   }

@@ -81,7 +81,7 @@ export function channelStats(c: Channel, clients: ClientStats[] | null): Channel
     depth: c.depth,
     backend_depth: c.queue.backend.depth(),
     in_flight_count: c.inFlight.size,
-    deferred_count: c.deferred.size,
+    deferred_count: c.deferredById.size,
     message_count: c.messageCount,
     requeue_count: c.requeueCount,
     timeout_count: c.timeoutCount,
