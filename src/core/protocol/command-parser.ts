@@ -45,6 +45,7 @@ export class CommandParser {
   private sizeBuf = new Uint8Array(4);
   private sizeLen = 0;
   private body: Uint8Array | null = null;
+  private bodyNeed = 0;
   private bodyLen = 0;
   private isPaused = false;
 
@@ -146,8 +147,6 @@ export class CommandParser {
     }
     return n;
   }
-
-  private bodyNeed = 0;
 
   private onLine(line: Uint8Array): void {
     let end = line.length;

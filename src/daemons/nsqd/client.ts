@@ -73,7 +73,14 @@ export class Client implements CommandSink, Connection {
   private handshakeTimer: Timer | null = null;
   /** Inside onData: parsing the current read. */
   private reading = false;
+  private responsesPending = false;
   private flushQueued = false;
+  /** Bound once, so that queueing a flush allocates no closure. */
+  private readonly flushTask = (): void => {
+    this.flushQueued = false;
+    this.responsesPending = false;
+    this.flush();
+  };
   /** A delivery during the current read left the client not ready: flush at the end of the read. */
   private flushWanted = false;
   private flushTimer: Timer | null = null;
@@ -165,12 +172,6 @@ export class Client implements CommandSink, Connection {
     queueMicrotask(this.flushTask);
   }
 
-  private readonly flushTask = (): void => {
-    this.flushQueued = false;
-    this.responsesPending = false;
-    this.flush();
-  };
-
   line(args: Uint8Array[]): number {
     try {
       return v2.line(this, args);
@@ -222,8 +223,6 @@ export class Client implements CommandSink, Connection {
     writeFrame(this.w.out, type, data);
     this.responsesPending = true;
   }
-
-  private responsesPending = false;
 
   private flushResponses(): void {
     if (this.responsesPending) {
