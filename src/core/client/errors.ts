@@ -41,7 +41,7 @@ export type ClientErrorCode =
  *   else throw e;
  * }
  */
-export class NsqError extends ClientError {
+export class NsqError extends ClientError<string> {
   readonly addr: string | undefined;
 
   constructor(code: string, desc: string, opts: { addr?: string; cause?: unknown } = {}) {

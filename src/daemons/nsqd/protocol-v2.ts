@@ -377,7 +377,13 @@ function own(data: Uint8Array): Uint8Array {
 }
 
 /** Publishes and answers OK; a failed put is fatal: `E_PUB_FAILED PUB failed <error>` and the like. */
-function publishCommand(client: Client, topicName: string, msgs: Message[], code: string, name: string): void {
+function publishCommand(
+  client: Client,
+  topicName: string,
+  msgs: Message[],
+  code: "E_PUB_FAILED" | "E_MPUB_FAILED" | "E_DPUB_FAILED",
+  name: string,
+): void {
   const topic = client.nsqd.getTopic(topicName);
   try {
     publish(client.nsqd, topic, msgs);
