@@ -3,7 +3,7 @@ import type { Connection, SocketData } from "../../core/listener.ts";
 import { formatAddress } from "../../core/net.ts";
 import { ascii } from "../../core/protocol/bytes.ts";
 import { CommandParser, type CommandSink, NO_BODY } from "../../core/protocol/command-parser.ts";
-import type { ClientError } from "../../core/protocol/errors.ts";
+import { ClientError } from "../../core/protocol/errors.ts";
 import { Transport } from "../../core/transport.ts";
 import type { NSQLookupd } from "./lookupd.ts";
 import * as v1 from "./protocol-v1.ts";
@@ -71,15 +71,14 @@ export class ClientV1 implements CommandSink, Connection {
   }
 
   private fail(e: unknown): void {
-    const err = e as ClientError;
-    if (typeof err.fatal !== "boolean") {
+    if (!(e instanceof ClientError)) {
       this.lookupd.log.error(`[${this.remoteAddress}] internal error - ${(e as Error).stack ?? e}`);
       this.close(String(e));
       return;
     }
-    this.lookupd.log.error(`[${this.remoteAddress}] - ${err.message}`);
-    this.send(ascii(err.message));
-    if (err.fatal) this.close(err.message);
+    this.lookupd.log.error(`[${this.remoteAddress}] - ${e.message}`);
+    this.send(ascii(e.message));
+    if (e.fatal) this.close(e.message);
   }
 
   onDrain(): void {
