@@ -83,18 +83,20 @@ export class CommandParser {
             this.appendLine(chunk, i, n);
             return n;
           }
-          let line: Uint8Array;
           if (this.lineLen > 0) {
             this.appendLine(chunk, i, nl);
-            line = this.lineBuf!.subarray(0, this.lineLen);
+            const buf = this.lineBuf!;
+            const len = this.lineLen;
             this.lineLen = 0;
             this.lineBuf = null;
+            i = nl + 1;
+            this.onLine(buf, 0, len);
           } else {
             if (nl - i > MAX_LINE) this.tooLong();
-            line = chunk.subarray(i, nl);
+            const start = i;
+            i = nl + 1;
+            this.onLine(chunk, start, nl);
           }
-          i = nl + 1;
-          this.onLine(line);
           break;
         }
         case State.Size: {
@@ -148,18 +150,18 @@ export class CommandParser {
     return n;
   }
 
-  private onLine(line: Uint8Array): void {
-    let end = line.length;
-    if (end > 0 && line[end - 1] === CR) end--;
+  /** The line is `buf[from, end)`; its words are views of `buf` (no view of the line itself: one less per command). */
+  private onLine(buf: Uint8Array, from: number, end: number): void {
+    if (end > from && buf[end - 1] === CR) end--;
     const args: Uint8Array[] = [];
-    let start = 0;
-    for (let k = 0; k < end; k++) {
-      if (line[k] === SP) {
-        args.push(line.subarray(start, k));
+    let start = from;
+    for (let k = from; k < end; k++) {
+      if (buf[k] === SP) {
+        args.push(buf.subarray(start, k));
         start = k + 1;
       }
     }
-    args.push(line.subarray(start, end));
+    args.push(buf.subarray(start, end));
     const limit = this.sink.line(args);
     if (this.state === State.Stopped || limit === NO_BODY) return;
     this.args = args;

@@ -19,7 +19,19 @@ import { publish } from "./publish.ts";
  * limit, and finish in `body`. Errors are thrown as ClientError/FatalClientError with nsqd's texts.
  */
 
-const verb = (args: Uint8Array[]) => latin1(args[0]!);
+/** nsqd's verbs, most frequent first. */
+const VERBS = ["FIN", "PUB", "RDY", "MPUB", "REQ", "TOUCH", "NOP", "DPUB", "SUB", "CLS", "AUTH", "IDENTIFY"];
+
+/** A command's verb: a known one is one of the strings above, so dispatching a command allocates nothing. */
+function verb(args: Uint8Array[]): string {
+  const a = args[0]!;
+  next: for (const v of VERBS) {
+    if (v.length !== a.length) continue;
+    for (let i = 0; i < a.length; i++) if (a[i] !== v.charCodeAt(i)) continue next;
+    return v;
+  }
+  return latin1(a);
+}
 const utf8 = new TextDecoder();
 /** A command's words as Go's `%s` prints nsqd's `[][]byte` params: `[SUB topic channel]`. */
 const formatParams = (args: Uint8Array[]) => `[${args.map((a) => utf8.decode(a)).join(" ")}]`;
