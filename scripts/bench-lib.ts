@@ -44,7 +44,10 @@ export interface BenchNsqd {
 }
 
 /** nsqd as its own process on random loopback ports, once its TCP port accepts connections. */
-export async function spawnNsqd(flags: string[], opts: { http?: boolean; command?: string[] } = {}): Promise<BenchNsqd> {
+export async function spawnNsqd(
+  flags: string[],
+  opts: { http?: boolean; command?: string[]; env?: Record<string, string> } = {},
+): Promise<BenchNsqd> {
   const dataPath = mkdtempSync(join(tmpdir(), "nsq-bench-"));
   // below the kernel's ephemeral range (32768+), where the load's own client sockets would collide
   const port = 10000 + 2 * Math.floor(Math.random() * 10000);
@@ -52,7 +55,7 @@ export async function spawnNsqd(flags: string[], opts: { http?: boolean; command
   const http = opts.http ? `--http-address=127.0.0.1:${httpPort}` : "--http-address=";
   const proc = Bun.spawn(
     [...(opts.command ?? nsqCommand()), "nsqd", `--tcp-address=127.0.0.1:${port}`, http, `--data-path=${dataPath}`, "--log-level=warn", ...flags],
-    { stdin: "ignore", stdout: "ignore", stderr: "pipe" },
+    { stdin: "ignore", stdout: "ignore", stderr: "pipe", env: { ...process.env, ...opts.env } },
   );
   for (let i = 0; i < 100; i++) {
     try {

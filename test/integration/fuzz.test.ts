@@ -22,6 +22,12 @@ let lookupd: TestLookupd;
 const BYSTANDER = "bystander0";
 /** A well-behaved consumer that stays connected through every case. */
 let bystander: Wire;
+/**
+ * The bystander reads only between properties, so it cannot answer heartbeats: a NOP now and then keeps it
+ * alive, as a client's traffic does, through a long run (`bun scripts/fuzz.ts`) that outlasts nsqd's 60 s
+ * read deadline.
+ */
+let keepAlive: ReturnType<typeof setInterval>;
 
 beforeAll(async () => {
   nsqd = await startNsqd({ maxMsgSize: 4096, maxBodySize: 16384, memQueueSize: 100 });
@@ -29,9 +35,11 @@ beforeAll(async () => {
   bystander = await Wire.connect(nsqd.port);
   expect(await bystander.sub(BYSTANDER, "c")).toBe("OK");
   bystander.send(Command.rdy(10));
+  keepAlive = setInterval(() => bystander.send(Command.nop()), 10_000);
 });
 
 afterAll(async () => {
+  clearInterval(keepAlive);
   bystander.close();
   await nsqd.stop();
   await lookupd.stop();
