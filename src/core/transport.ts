@@ -3,7 +3,8 @@ import { ByteWriter } from "./protocol/bytes.ts";
 
 /** What a {@link Transport} needs of a socket (Bun's `Socket`, plain or TLS). */
 export interface TransportSocket {
-  write(data: Uint8Array): number;
+  /** Bun's socket.write: `data[byteOffset, byteOffset + byteLength)`, without a view of it. */
+  write(data: Uint8Array, byteOffset?: number, byteLength?: number): number;
   end(data?: Uint8Array): void;
   pause(): void;
   resume(): void;
@@ -84,24 +85,21 @@ export class Transport {
       out.reset();
       return;
     }
-    // an encoder returns a fresh array; the buffer's own bytes must be copied before they are kept
+    // Unencoded, the buffer goes by offset and length (a view per flush would be garbage per flush), and
+    // what the kernel did not take is copied out of it; an encoder's output is fresh and kept as it is.
     const encoded = this.encoder !== null;
-    const data = encoded ? this.encoder!.encode(out.written()) : out.written();
+    const data = encoded ? this.encoder!.encode(out.written()) : out.buf;
+    const len = encoded ? data.length : n;
+    let written = 0;
     if (this.pendingBytes === 0) {
-      const written = this.socket.write(data);
-      if (written === data.length) {
-        this.reset();
-        return;
-      }
+      written = this.socket.write(data, 0, len);
       if (written < 0) {
         this.reset();
         this.o.onWriteError?.();
         return;
       }
-      this.queue(encoded ? data.subarray(written) : data.slice(written));
-    } else {
-      this.queue(encoded ? data : data.slice());
     }
+    if (written < len) this.queue(encoded ? data.subarray(written) : data.slice(written, len));
     this.reset();
   }
 

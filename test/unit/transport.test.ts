@@ -13,10 +13,10 @@ class FakeSocket implements TransportSocket {
   paused = false;
   ended: Uint8Array | null = null;
   constructor(public room = Infinity) {}
-  write(data: Uint8Array): number {
-    const n = Math.min(this.room, data.length);
+  write(data: Uint8Array, byteOffset = 0, byteLength = data.length - byteOffset): number {
+    const n = Math.min(this.room, byteLength);
     this.room -= n;
-    this.written.push(data.slice(0, n));
+    this.written.push(data.slice(byteOffset, byteOffset + n));
     return n;
   }
   end(data?: Uint8Array): void {

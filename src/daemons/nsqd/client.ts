@@ -73,6 +73,13 @@ export class Client implements CommandSink, Connection {
   private handshakeTimer: Timer | null = null;
   /** Inside onData: parsing the current read. */
   private reading = false;
+  /** The read onData hands to {@link receiveChunk}, bound once so that a read allocates no closure. */
+  private chunk: Uint8Array | null = null;
+  private readonly receiveChunk = (): void => {
+    const chunk = this.chunk!;
+    this.chunk = null;
+    this.w.receive(chunk);
+  };
   private responsesPending = false;
   private flushQueued = false;
   /** Bound once, so that queueing a flush allocates no closure. */
@@ -124,7 +131,8 @@ export class Client implements CommandSink, Connection {
 
   onData(chunk: Uint8Array): void {
     this.lastRead = Date.now();
-    this.handleInput(() => this.w.receive(chunk));
+    this.chunk = chunk;
+    this.handleInput(this.receiveChunk);
   }
 
   /**
