@@ -50,10 +50,12 @@ const LAST_CHUNK = "0\r\n\r\n";
 
 /**
  * One keep-alive connection that sends each request's whole body, however early the answer comes, as a
- * client that ignores it would; `send` resolves with everything received once `done(out)` holds.
+ * client that ignores it would; `post` resolves with everything received once `done(out)` holds or the
+ * server has closed the connection.
  */
 async function conversation(port: number) {
   let out = "";
+  let closed = false;
   let queue: { buf: Uint8Array | string; times: number }[] = [];
   let pending: Uint8Array | null = null;
   const pump = (s: Socket<undefined>) => {
@@ -76,19 +78,24 @@ async function conversation(port: number) {
   const s = await Bun.connect({
     hostname: "127.0.0.1",
     port,
-    socket: { data: (_s, chunk) => void (out += new TextDecoder().decode(chunk)), drain: pump, error() {} },
+    socket: {
+      data: (_s, chunk) => void (out += new TextDecoder().decode(chunk)),
+      drain: pump,
+      error() {},
+      close: () => void (closed = true),
+    },
   });
   cleanup.push(() => s.end());
   return {
-    async post(path: string, size: number, chunked: boolean, done: (out: string) => boolean): Promise<string> {
+    async post(path: string, size: number, chunked: boolean, done: (out: string) => boolean): Promise<{ out: string; closed: boolean }> {
       out = "";
       const head = `POST ${path} HTTP/1.1\r\nHost: x\r\n${chunked ? "Transfer-Encoding: chunked" : `Content-Length: ${size}`}\r\n\r\n`;
       queue = [{ buf: head, times: 1 }, { buf: chunked ? CHUNKED : CHUNK, times: size / CHUNK.length }];
       if (chunked) queue.push({ buf: LAST_CHUNK, times: 1 });
       queue.push({ buf: "GET /ping HTTP/1.1\r\nHost: x\r\n\r\n", times: 1 });
       pump(s);
-      await until(() => done(out), `the answers to ${path}`, 60_000);
-      return out;
+      await until(() => done(out) || closed, `the answers to ${path}`, 60_000);
+      return { out, closed };
     },
   };
 }
@@ -119,22 +126,27 @@ describe("a body far over nsqd's limits", () => {
     expect(await ok.text()).toBe("OK");
   });
 
-  test("a whole 100 MiB body, sent regardless of the early answer, is read past on its keep-alive connection, which then serves the next request; nsqd's peak memory stays far below it", async () => {
+  // Bun, like Go's net/http (which drains at most 256 KiB of an unread body), may instead close the
+  // connection once it has answered: either way the answer is NSQ's and nsqd goes on serving.
+  test("a whole 100 MiB body, sent regardless of the early answer, gets NSQ's 413; the connection then serves the next request or is closed; nsqd's peak memory stays far below the body", async () => {
     const d = await spawn();
-    const c = await conversation(d.httpPort);
     const pong = (out: string) => out.endsWith("\r\n\r\nOK");
     // the same requests with small bodies first, so what is measured is what the size adds
-    await c.post("/pub?topic=big", 4 * CHUNK.length, false, pong);
-    await c.post("/mpub?topic=big", 32 * CHUNK.length, true, pong);
+    const warm = await conversation(d.httpPort);
+    expect((await warm.post("/pub?topic=big", 4 * CHUNK.length, false, pong)).closed).toBe(false);
+    expect((await warm.post("/mpub?topic=big", 32 * CHUNK.length, true, pong)).closed).toBe(false);
     const before = peakRss(d.pid);
     const size = 100 * MIB;
     for (const [path, chunked, code] of [
       ["/pub?topic=big", false, "MSG_TOO_BIG"],
       ["/mpub?topic=big", true, "BODY_TOO_BIG"],
     ] as const) {
-      const out = await c.post(path, size, chunked, pong);
+      const c = await conversation(d.httpPort);
+      const { out, closed } = await c.post(path, size, chunked, pong);
       expect(out).toStartWith("HTTP/1.1 413 ");
-      expect(out).toContain(`\r\n\r\n{"message":"${code}"}HTTP/1.1 200 OK\r\n`);
+      if (closed) expect(out).toEndWith(`\r\n\r\n{"message":"${code}"}`);
+      else expect(out).toContain(`\r\n\r\n{"message":"${code}"}HTTP/1.1 200 OK\r\n`);
+      expect(await (await fetch(`http://127.0.0.1:${d.httpPort}/ping`)).text()).toBe("OK");
     }
     const grown = peakRss(d.pid) - before;
     console.log(`nsqd peak RSS ${(before / MIB).toFixed(1)} -> ${((before + grown) / MIB).toFixed(1)} MiB over two ${size / MIB} MiB bodies`);
