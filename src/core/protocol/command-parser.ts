@@ -29,6 +29,8 @@ export const NO_BODY = -1;
 /** Go's bufio.Reader default: ReadSlice('\n') fails beyond this. */
 export const MAX_LINE = 16 * 1024;
 
+/** What `args` holds between commands: shared, so a command's end drops its words without a new array. */
+const NO_ARGS: Uint8Array[] = [];
 const NL = 10;
 const CR = 13;
 const SP = 32;
@@ -40,7 +42,7 @@ export class CommandParser {
   private state: State = State.Line;
   private lineBuf: Uint8Array | null = null;
   private lineLen = 0;
-  private args: Uint8Array[] = [];
+  private args: Uint8Array[] = NO_ARGS;
   private limit = 0;
   private sizeBuf = new Uint8Array(4);
   private sizeLen = 0;
@@ -109,7 +111,7 @@ export class CommandParser {
               const need = this.bodyNeed;
               this.state = State.Line;
               const args = this.args;
-              this.args = [];
+              this.args = NO_ARGS;
               this.sink.body(args, chunk.subarray(i, i + need));
               i += need;
             }
@@ -137,7 +139,7 @@ export class CommandParser {
             const args = this.args;
             this.body = null;
             this.bodyLen = 0;
-            this.args = [];
+            this.args = NO_ARGS;
             this.state = State.Line;
             this.sink.body(args, body);
           }
