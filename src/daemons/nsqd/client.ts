@@ -243,7 +243,12 @@ export class Client implements CommandSink, Connection {
     this.inFlightCount++;
     this.messageCount++;
     writeMessageFrame(this.w.out, m);
-    if (this.w.out.length >= this.outputBufferSize) {
+    if (this.outputBufferSize === v2.UNBUFFERED) {
+      // output_buffer_size -1: out at the end of this turn, so the deliveries of one read (ten PUBs in a
+      // chunk, say) share a write instead of one each; nothing waits for more than the turn
+      if (this.reading) this.flushWanted = true;
+      else this.queueFlush();
+    } else if (this.w.out.length >= this.outputBufferSize) {
       this.flush();
     } else if (this.inFlightCount >= this.readyCount) {
       // No longer ready: send what is buffered, but once for every delivery this turn (a burst of FINs

@@ -19,6 +19,9 @@ import { publish } from "./publish.ts";
  * limit, and finish in `body`. Errors are thrown as ClientError/FatalClientError with nsqd's texts.
  */
 
+/** The output buffer size IDENTIFY's output_buffer_size -1 sets, as nsqd does (a 1-byte bufio.Writer). */
+export const UNBUFFERED = 1;
+
 /** nsqd's verbs, most frequent first. */
 const VERBS = ["FIN", "PUB", "RDY", "MPUB", "REQ", "TOUCH", "NOP", "DPUB", "SUB", "CLS", "AUTH", "IDENTIFY"];
 
@@ -143,7 +146,7 @@ function IDENTIFY(client: Client, data: Uint8Array): void {
   let bufSize = client.outputBufferSize;
   const bs = d.output_buffer_size;
   if (bs === -1) {
-    bufSize = 1;
+    bufSize = UNBUFFERED;
     bufTimeout = 0;
   } else if (bs !== 0) {
     if (bs < 64 || bs > o.maxOutputBufferSize) throw bad("output buffer size", bs);
