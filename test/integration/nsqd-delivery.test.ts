@@ -42,37 +42,28 @@ describe("delivery is batched per read, not per message", () => {
     expect(writes.n).toBeLessThan(10);
   });
 
-  test("messages for a client that stays ready wait for the output buffer timeout, not a timer each", async () => {
-    const d = await nsqd({ outputBufferTimeout: 50 });
+  /** A subscriber with RDY 1000 (it stays ready), then an MPUB of 20: the socket writes that carried them. */
+  async function writesForTwenty(d: TestNsqd, identify: Uint8Array[] = []): Promise<number> {
     d.nsqd.getTopic("t").getChannel("c");
-    const got: number[] = [];
+    let got = 0;
     const decoder = new FrameDecoder((type) => {
-      if (type === FrameType.Message) got.push(1);
+      if (type === FrameType.Message) got++;
     });
     const s = await Bun.connect({ hostname: "127.0.0.1", port: d.port, socket: { data: (_s, chunk) => void decoder.push(chunk) } });
     defer(() => s.end());
-    s.write(Buffer.concat([MAGIC_V2, Command.sub("t", "c"), Command.rdy(1000)]));
+    s.write(Buffer.concat([MAGIC_V2, ...identify, Command.sub("t", "c"), Command.rdy(1000)]));
     await until(() => d.nsqd.topics.get("t")!.channels.get("c")!.clients.size === 1, "subscribed");
     const writes = countWrites(d);
     expect((await d.http("/mpub?topic=t", { method: "POST", body: Array.from({ length: 20 }, (_, i) => `m${i}`).join("\n") })).status).toBe(200);
-    await until(() => got.length === 20, "20 messages");
-    expect(writes.n).toBe(1);
+    await until(() => got === 20, "20 messages");
+    return writes.n;
+  }
+
+  test("messages for a client that stays ready wait for the output buffer timeout, not a timer each", async () => {
+    expect(await writesForTwenty(await nsqd({ outputBufferTimeout: 50 }))).toBe(1);
   });
 
   test("unbuffered (output_buffer_size -1): the messages of one publish go out at once, in one write, not one each", async () => {
-    const d = await nsqd();
-    d.nsqd.getTopic("t").getChannel("c");
-    const got: number[] = [];
-    const decoder = new FrameDecoder((type) => {
-      if (type === FrameType.Message) got.push(1);
-    });
-    const s = await Bun.connect({ hostname: "127.0.0.1", port: d.port, socket: { data: (_s, chunk) => void decoder.push(chunk) } });
-    defer(() => s.end());
-    s.write(Buffer.concat([MAGIC_V2, Command.identify({ output_buffer_size: -1 }), Command.sub("t", "c"), Command.rdy(1000)]));
-    await until(() => d.nsqd.topics.get("t")!.channels.get("c")!.clients.size === 1, "subscribed");
-    const writes = countWrites(d);
-    expect((await d.http("/mpub?topic=t", { method: "POST", body: Array.from({ length: 20 }, (_, i) => `m${i}`).join("\n") })).status).toBe(200);
-    await until(() => got.length === 20, "20 messages");
-    expect(writes.n).toBe(1);
+    expect(await writesForTwenty(await nsqd(), [Command.identify({ output_buffer_size: -1 })])).toBe(1);
   });
 });
