@@ -1,7 +1,7 @@
 import type { Socket, SocketHandler, TCPSocketListener, TLSOptions, UnixSocketListener } from "bun";
-import { getSystemErrorMap } from "node:util";
 import { BusyPoll } from "./busy-poll.ts";
 import type { Logger } from "./log.ts";
+import { osReason } from "./os-error.ts";
 import { formatAddress, type ListenAddress, listenError, openFileCount, openFileLimit, removeStaleSocket } from "./net.ts";
 import { latin1 } from "./protocol/bytes.ts";
 
@@ -168,8 +168,7 @@ export function listenTcp(addr: ListenAddress, o: ListenOptions): TcpListener {
 
 /** `read: connection reset by peer`, the OS's words as Go's net errors end. */
 function readError(err: Error & { code?: string; syscall?: string }): string {
-  const reason = (err.code && getSystemErrorMap().values().find(([name]) => name === err.code)?.[1]) || err.message;
-  return `${err.syscall ?? "read"}: ${reason}`;
+  return `${err.syscall ?? "read"}: ${osReason(err.code) ?? err.message}`;
 }
 
 /**

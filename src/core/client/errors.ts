@@ -1,4 +1,4 @@
-import { getSystemErrorMap } from "node:util";
+import { osReason } from "../os-error.ts";
 import { parseListenAddress } from "../net.ts";
 import { ClientError } from "../protocol/errors.ts";
 
@@ -62,12 +62,6 @@ export class NsqError extends ClientError<string> {
     const sp = text.indexOf(" ");
     return sp === -1 ? new NsqError(text, "", { addr }) : new NsqError(text.slice(0, sp), text.slice(sp + 1), { addr });
   }
-}
-
-/** The OS's wording for an error code (`ECONNREFUSED` → `connection refused`). */
-function osReason(code: string): string | undefined {
-  for (const [name, message] of getSystemErrorMap().values()) if (name === code) return message;
-  return undefined;
 }
 
 /**
