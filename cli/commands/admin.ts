@@ -1,6 +1,6 @@
 import { createLogger } from "../../src/core/log.ts";
-import { defaultOf } from "../../src/core/options.ts";
-import { type AdminOptions, adminSpec } from "../../src/daemons/admin/options.ts";
+import { noEffectWarnings } from "../../src/core/options.ts";
+import { adminSpec } from "../../src/daemons/admin/options.ts";
 import { parseOrExit, runDaemon } from "./_shared.ts";
 
 /** nsqadmin flags accepted for NSQ's command lines and config files that change nothing here, and why. */
@@ -8,16 +8,6 @@ const NO_EFFECT: Record<string, string> = {
   "dev-static-dir": "--dev-static-dir has no effect: the static assets are embedded in the executable",
   "http-client-connect-timeout": "--http-client-connect-timeout has no effect: --http-client-request-timeout bounds each request, connecting included",
 };
-
-function noEffectWarnings(opts: AdminOptions): string[] {
-  const values = opts as unknown as Record<string, unknown>;
-  return Object.entries(NO_EFFECT)
-    .filter(([name]) => {
-      const e = adminSpec.flags.get(name)!;
-      return values[e.key] !== defaultOf(e.def);
-    })
-    .map(([, warning]) => warning);
-}
 
 /** `nsq admin` / `nsqadmin`: NSQ's apps/nsqadmin main. */
 export default async function admin(argv: readonly string[]): Promise<void> {
@@ -29,7 +19,7 @@ export default async function admin(argv: readonly string[]): Promise<void> {
     return {
       main: async () => {
         await a.main();
-        for (const w of noEffectWarnings(opts)) log.warn(w);
+        for (const w of noEffectWarnings(adminSpec, opts, NO_EFFECT)) log.warn(w);
       },
       exit: () => a.exit(),
     };

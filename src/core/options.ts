@@ -122,6 +122,20 @@ export function defineOptions<S extends Spec>(
   };
 }
 
+/**
+ * Warnings for NSQ flags a program accepts, so that NSQ's command lines and config files keep working, but
+ * that change nothing in it: one for each flag in `noEffect` (flag name → why) given other than its default.
+ */
+export function noEffectWarnings<O>(spec: OptionsSpec<O>, opts: O, noEffect: Readonly<Record<string, string>>): string[] {
+  const values = opts as unknown as Record<string, unknown>;
+  return Object.entries(noEffect)
+    .filter(([name]) => {
+      const e = spec.flags.get(name)!;
+      return JSON.stringify(values[e.key]) !== JSON.stringify(defaultOf(e.def));
+    })
+    .map(([, warning]) => warning);
+}
+
 export function defaultOf<T>(def: FlagDef<T>): T {
   return typeof def.default === "function" ? (def.default as () => T)() : def.default;
 }

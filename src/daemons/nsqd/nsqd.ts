@@ -1,10 +1,10 @@
 import { mkdirSync, statSync } from "node:fs";
-import { getSystemErrorMap } from "node:util";
 import { join, resolve } from "node:path";
 import { DirLock, DirLockedError } from "../../core/dirlock.ts";
 import { DiskQueue, type DiskQueueFs } from "../../core/diskqueue/index.ts";
 import type { Logger } from "../../core/log.ts";
 import { parseListenAddress } from "../../core/net.ts";
+import { osReason } from "../../core/os-error.ts";
 import { MSG_HEADER_LENGTH } from "../../core/protocol/message.ts";
 import { isValidChannelName, isValidTopicName } from "../../core/protocol/names.ts";
 import { versionString } from "../../core/version.ts";
@@ -16,7 +16,7 @@ import { DeferredStore } from "./deferred-store.ts";
 import { HttpApi, type HttpListener, listenHttp } from "./http.ts";
 import { Lookup } from "./lookup.ts";
 import { type Metadata, metadataPath, readMetadata, writeMetadata } from "./metadata.ts";
-import { type NsqdOptions, noEffectWarnings } from "./options.ts";
+import { type NsqdOptions, nsqdNoEffectWarnings } from "./options.ts";
 import { StatsdLoop } from "./statsd.ts";
 import { listenNsqdTcp } from "./tcp.ts";
 import type { TcpListener } from "../../core/listener.ts";
@@ -66,7 +66,7 @@ export class NSQD {
     this.lockDataPath();
     this.log.info(versionString("nsqd"));
     this.log.info(`ID: ${o.nodeId}`);
-    for (const w of noEffectWarnings(o)) this.log.warn(w);
+    for (const w of nsqdNoEffectWarnings(o)) this.log.warn(w);
     try {
       this.tls = await loadTls(o);
       if (o.authHttpAddress.length > 0) {
@@ -350,17 +350,10 @@ export class NSQD {
   }
 }
 
-/** Go's strerror where it words an errno differently from libuv. */
-const GO_REASONS: Record<string, string> = {
-  EEXIST: "file exists",
-  ELOOP: "too many levels of symbolic links",
-  ENAMETOOLONG: "file name too long",
-};
-
 /** A file-system error as Go's *PathError prints it: `open /data/nsqd.dat: not a directory`. */
 function pathError(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   if (err.syscall === undefined || err.code === undefined) return err.message ?? String(e);
-  const reason = GO_REASONS[err.code] ?? getSystemErrorMap().get(err.errno ?? 0)?.[1] ?? err.code;
+  const reason = osReason(err.code) ?? err.code;
   return err.path === undefined ? `${err.syscall}: ${reason}` : `${err.syscall} ${err.path}: ${reason}`;
 }

@@ -5,7 +5,7 @@
  */
 import os from "node:os";
 import { z } from "zod/mini";
-import { defaultOf, defineOptions, flag, logFlags, OptionsError, type Options } from "../../core/options.ts";
+import { defineOptions, flag, logFlags, noEffectWarnings, OptionsError, type Options } from "../../core/options.ts";
 
 /** `--tls-required` values: Go's TLSNotRequired, TLSRequired and TLSRequiredExceptHTTP. */
 export const TLSRequired = { No: "false", Yes: "true", ExceptHTTP: "tcp-https" } as const;
@@ -162,10 +162,7 @@ export const nsqdSpec = defineOptions(
   },
 );
 
-/**
- * NSQ flags this nsqd accepts, so that NSQ's command lines and config files keep working, but that change
- * nothing here, and why. nsqd warns at start about each one given a value other than its default.
- */
+/** NSQ flags nsqd accepts that change nothing here, and why: nsqd warns at start about each one given. */
 const NO_EFFECT: Record<string, string> = {
   "queue-scan-worker-pool-max":
     "--queue-scan-worker-pool-max has no effect: every channel with messages in flight or deferred is checked every 100ms on the event loop, without workers",
@@ -178,15 +175,7 @@ const NO_EFFECT: Record<string, string> = {
 };
 
 /** The warnings for options given a value that does nothing here ({@link NO_EFFECT}). */
-export function noEffectWarnings(o: NsqdOptions): string[] {
-  const values = o as unknown as Record<string, unknown>;
-  return Object.entries(NO_EFFECT)
-    .filter(([name]) => {
-      const e = nsqdSpec.flags.get(name)!;
-      return JSON.stringify(values[e.key]) !== JSON.stringify(defaultOf(e.def));
-    })
-    .map(([, warning]) => warning);
-}
+export const nsqdNoEffectWarnings = (o: NsqdOptions): string[] => noEffectWarnings(nsqdSpec, o, NO_EFFECT);
 
 /** Everything nsqd reads from its flags and config file, camelCase of the flag names. */
 export type NsqdOptions = ReturnType<typeof nsqdSpec.defaults>;
