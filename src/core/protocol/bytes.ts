@@ -18,6 +18,9 @@ export function latin1(b: Uint8Array, start = 0, end = b.length): string {
   return asciiDecoder.decode(v);
 }
 
+/** The big-endian uint32 at `b[at]`, read without a DataView. */
+export const u32be = (b: Uint8Array, at: number): number => ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+
 /**
  * internal/protocol/byte_base10.go: digits only, so "-1" or "" is an error (-1 here).
  * Values beyond 2^53 are rejected too.

@@ -1,6 +1,7 @@
 import {
   BadMessageError, idString, type MessageFields, MSG_HEADER_LENGTH, writeMessageHeader,
 } from "../../core/protocol/message.ts";
+import { u32be } from "../../core/protocol/bytes.ts";
 import type { PQItem } from "../../core/pqueue.ts";
 import type { Logger } from "../../core/log.ts";
 import type { BackendQueue } from "./backend.ts";
@@ -43,7 +44,6 @@ export function putToBackend(backend: BackendQueue, m: Message): void {
   backend.put(scratch, m.body);
 }
 
-const u32 = (b: Uint8Array, at: number) => ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 
 /**
  * A record read back from a backend, `buf[start, end)` (decodeMessage's layout, without its intermediate
@@ -51,7 +51,7 @@ const u32 = (b: Uint8Array, at: number) => ((b[at]! << 24) | (b[at + 1]! << 16) 
  */
 export function messageFromRecord(buf: Uint8Array, start: number, end: number): Message {
   if (end - start < MSG_HEADER_LENGTH) throw new BadMessageError(end - start);
-  const m = new Message(idString(buf, start + 10), buf.slice(start + MSG_HEADER_LENGTH, end), u32(buf, start) * 0x1_0000_0000 + u32(buf, start + 4));
+  const m = new Message(idString(buf, start + 10), buf.slice(start + MSG_HEADER_LENGTH, end), u32be(buf, start) * 0x1_0000_0000 + u32be(buf, start + 4));
   m.attempts = (buf[start + 8]! << 8) | buf[start + 9]!;
   return m;
 }

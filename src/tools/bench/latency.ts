@@ -5,7 +5,7 @@
  * @module
  */
 import { formatDuration } from "../../core/duration.ts";
-import { ascii, ByteWriter } from "../../core/protocol/bytes.ts";
+import { ascii, ByteWriter, u32be } from "../../core/protocol/bytes.ts";
 import { Command, writeCommand } from "../../core/protocol/commands.ts";
 import { FrameType } from "../../core/protocol/frame.ts";
 import { BadMessageError, MSG_HEADER_LENGTH, MSG_ID_LENGTH } from "../../core/protocol/message.ts";
@@ -34,7 +34,6 @@ const FIN_SP = ascii("FIN ");
 const stampValue = new Float64Array(1);
 const stampBytes = new Uint8Array(stampValue.buffer);
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const u32 = (b: Uint8Array, at: number) => ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 
 const us = (ms: number) => (Number.isNaN(ms) ? "n/a" : formatDuration(Math.round(ms * 1000) / 1000));
 
@@ -94,7 +93,7 @@ export async function benchLatency(opts: LatencyOptions, io: BenchIo): Promise<L
       for (let i = MSG_HEADER_LENGTH - MSG_ID_LENGTH; i < MSG_HEADER_LENGTH; i++) fins.buf[fins.length++] = data[i]!;
       fins.buf[fins.length++] = 0x0a;
       const b = MSG_HEADER_LENGTH;
-      if (data.length < b + LATENCY_STAMP || u32(data, b) !== run[0] || u32(data, b + 4) !== run[1]) return; // an older run's
+      if (data.length < b + LATENCY_STAMP || u32be(data, b) !== run[0] || u32be(data, b + 4) !== run[1]) return; // an older run's
       for (let i = 0; i < 8; i++) stampBytes[i] = data[b + 16 + (LITTLE_ENDIAN ? 7 - i : i)]!;
       if (received < total) samples[received] = now - stampValue[0]!;
       if (++received === total) finish();
