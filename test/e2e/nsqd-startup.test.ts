@@ -29,6 +29,21 @@ function start(args: string[]) {
 
 const LINE = String.raw`\[nsqd\] \d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{6}`;
 
+/** nsqd's whole log over one client's visit (`talk`, then its exit) and a clean SIGTERM. */
+async function logOver(args: string[], talk: (w: Wire) => Promise<void>): Promise<string> {
+  const p = await spawnNsqd(args);
+  try {
+    const w = await Wire.connect(p.port);
+    await talk(w);
+    w.close();
+    await until(() => p.stderr().includes("exiting messagePump"), "the client's exit");
+  } finally {
+    p.proc.kill("SIGTERM");
+    expect(await p.proc.exited).toBe(0);
+  }
+  return p.stderr();
+}
+
 describe("nsq nsqd with an unusable --data-path: one FATAL line naming the path and the OS's reason, exit 1", () => {
   test("a file", async () => {
     const file = join(dir, "a-file");
@@ -51,36 +66,21 @@ describe("nsq nsqd with an unusable --data-path: one FATAL line naming the path 
 
 describe("nsq nsqd --log-level", () => {
   test("info (the default): the version and node ID first; no command lines", async () => {
-    const p = await spawnNsqd([`--data-path=${join(dir, "info")}`, "--node-id=7"]);
-    try {
-      const w = await Wire.connect(p.port);
+    const out = await logOver([`--data-path=${join(dir, "info")}`, "--node-id=7"], async (w) => {
       expect(await w.pub("t", "x")).toBe("OK");
-      w.close();
-      await until(() => p.stderr().includes("exiting messagePump"), "the client's exit");
-    } finally {
-      p.proc.kill("SIGTERM");
-      expect(await p.proc.exited).toBe(0);
-    }
-    const lines = p.stderr().split("\n");
+    });
+    const lines = out.split("\n");
     expect(lines[0]).toMatch(new RegExp(`^${LINE} INFO: nsqd v1\\.3\\.0 \\(`));
     expect(lines[1]).toMatch(new RegExp(`^${LINE} INFO: ID: 7$`));
-    expect(p.stderr()).not.toContain("DEBUG:");
+    expect(out).not.toContain("DEBUG:");
   });
 
   test("debug adds every command", async () => {
-    const p = await spawnNsqd([`--data-path=${join(dir, "debug")}`, "--log-level=debug"]);
-    try {
-      const w = await Wire.connect(p.port);
+    const out = await logOver([`--data-path=${join(dir, "debug")}`, "--log-level=debug"], async (w) => {
       expect(await w.identify({ client_id: "dbg" })).toBe("OK");
       w.send(Command.nop());
       expect(await w.pub("t", "x")).toBe("OK");
-      w.close();
-      await until(() => p.stderr().includes("exiting messagePump"), "the client's exit");
-    } finally {
-      p.proc.kill("SIGTERM");
-      expect(await p.proc.exited).toBe(0);
-    }
-    const out = p.stderr();
+    });
     expect(out).toMatch(new RegExp(`${LINE} DEBUG: PROTOCOL\\(V2\\): \\[127\\.0\\.0\\.1:\\d+\\] \\[IDENTIFY\\]\n`));
     expect(out).toMatch(/DEBUG: PROTOCOL\(V2\): \[127\.0\.0\.1:\d+\] \{ClientID:dbg Hostname: /);
     expect(out).toMatch(/DEBUG: PROTOCOL\(V2\): \[127\.0\.0\.1:\d+\] \[NOP\]\n/);
