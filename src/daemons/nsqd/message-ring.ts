@@ -23,19 +23,30 @@ interface Chunk {
  * bytes it costs its size and no GC work; a message becomes an object again when it leaves.
  *
  * Chunks grow with the backlog (4 KiB up to 1 MiB, so an idle channel with a few queued messages holds
- * little) and are dropped as soon as they are read past.
+ * little) and are dropped as soon as they are read past, but for the largest, kept as the next chunk to
+ * fill: a queue that fills and drains steadily then reuses one chunk instead of a fresh megabyte every
+ * 4,500 messages, and fresh memory is dear (the GC frees a dropped chunk only at a full collection, and on
+ * this VM kind each page's first touch costs ~12 µs, 3 ms a megabyte).
  */
 export class MessageRing {
   private chunks: Chunk[] = [];
   length = 0;
   private bytes = 0;
+  private spare: Chunk | null = null;
 
   push(m: Message): void {
     const n = PREFIX + MSG_HEADER_LENGTH + m.body.length;
     let c = this.chunks[this.chunks.length - 1];
     if (c === undefined || c.buf.length - c.w < n) {
-      const buf = new Uint8Array(Math.max(n, Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, this.bytes))));
-      c = { buf, view: new DataView(buf.buffer), r: 0, w: 0 };
+      const size = Math.max(n, Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, this.bytes)));
+      const s = this.spare;
+      if (s !== null && s.buf.length >= size) {
+        c = s;
+        this.spare = null;
+      } else {
+        const buf = new Uint8Array(size);
+        c = { buf, view: new DataView(buf.buffer), r: 0, w: 0 };
+      }
       this.chunks.push(c);
     }
     const at = c.w;
@@ -62,9 +73,12 @@ export class MessageRing {
     this.length--;
     this.bytes -= n;
     if (c.r === c.w) {
-      // the last chunk is kept for the next push; one read past is dropped
-      if (this.chunks.length > 1) this.chunks.shift();
-      else c.r = c.w = 0;
+      // read past: the last chunk stays for the next push, another is dropped or kept as the spare
+      c.r = c.w = 0;
+      if (this.chunks.length > 1) {
+        this.chunks.shift();
+        if (this.spare === null || this.spare.buf.length < c.buf.length) this.spare = c;
+      }
     }
     return m;
   }
@@ -82,6 +96,7 @@ export class MessageRing {
 
   clear(): void {
     this.chunks = [];
+    this.spare = null;
     this.length = 0;
     this.bytes = 0;
   }
