@@ -52,7 +52,7 @@ function scratchDir(): string {
 }
 
 /** The in-flight copy of message `id` in topic/channel, as nsqd holds it. */
-const inFlight = (d: TestNsqd, topic: string, channel: string, id: string) => d.nsqd.topics.get(topic)!.channels.get(channel)!.inFlight.get(id)!;
+const inFlight = (d: TestNsqd, topic: string, channel: string, id: string) => d.nsqd.topics.get(topic)!.channels.get(channel)!.inFlight.find(ascii(id))!;
 
 /** Resolves once nsqd has taken the RDY count of the (only) client of topic/channel. */
 function rdyTaken(d: TestNsqd, topic: string, channel: string, rdy: number): Promise<void> {

@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
 import fc from "fast-check";
+import { idWords } from "../../src/core/protocol/message.ts";
 import { Message } from "../../src/daemons/nsqd/message.ts";
 import { MessageRing } from "../../src/daemons/nsqd/message-ring.ts";
 
@@ -7,7 +8,7 @@ let seq = 0;
 function msg(bodyLen: number, fields: Partial<Pick<Message, "attempts" | "deferred" | "pri">> = {}): Message {
   const id = (seq++).toString(16).padStart(16, "0");
   const body = new Uint8Array(bodyLen).map((_, i) => (i * 7 + seq) & 255);
-  const m = new Message(id, body, 1_700_000_000_123_456_789 + seq);
+  const m = new Message(...idWords(id), body, 1_700_000_000_123_456_789 + seq);
   Object.assign(m, fields);
   return m;
 }

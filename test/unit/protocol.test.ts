@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import {
   ascii, ByteWriter, Command, CommandParser, decodeMessage, encodeFrame, encodeMessage, encodeMpubBody,
-  encodeV1Response, FatalClientError, FrameDecoder, FrameTooLargeError, FrameType, GuidFactory, isValidName,
+  encodeV1Response, FatalClientError, FrameDecoder, FrameTooLargeError, FrameType, GuidFactory, idFromWords, idWords, isValidName,
   MAX_LINE, NO_BODY, parseBase10, parseMpubBody, splitTextMpubBody, writeFrame, writeMessageFrame, type CommandSink,
 } from "../../src/core/protocol/index.ts";
 import { chunkings, concat, text } from "../helpers/chunks.ts";
@@ -117,7 +117,8 @@ describe("frames", () => {
     const msg = { timestamp: 1_700_000_000_123_456_789, attempts: 3, id: "0a1b2c3d4e5f6789", body: ascii("body") };
     const w = new ByteWriter(8);
     writeFrame(w, FrameType.Response, ascii("OK"));
-    writeMessageFrame(w, msg);
+    const [id0, id1, id2, id3] = idWords(msg.id);
+    writeMessageFrame(w, { ...msg, id0, id1, id2, id3 });
     writeFrame(w, FrameType.Response, new Uint8Array(0));
     writeFrame(w, FrameType.Error, ascii("E_INVALID nope"));
     const bytes = w.written().slice();
@@ -165,6 +166,14 @@ describe("message layout", () => {
     expect(text(b.subarray(10, 26))).toBe("ffffffffffffffff");
     expect(decodeMessage(b)).toEqual(m);
     expect(() => decodeMessage(new Uint8Array(25))).toThrow("invalid message buffer size (25)");
+  });
+
+  test("an ID and its four words go both ways, whatever its bytes", () => {
+    for (const id of ["0a1b2c3d4e5f6789", "ffffffffffffffff", "\u0000\u00ff~ x\u0080abcdefghij"]) {
+      const w = idWords(id);
+      expect(w.every((x) => x >= 0 && x < 2 ** 32)).toBe(true);
+      expect(idFromWords(...w)).toBe(id);
+    }
   });
 });
 
@@ -255,7 +264,11 @@ describe("names, numbers, IDs", () => {
 
   test("GUIDs are 16 lowercase hex chars, unique and increasing, carrying the node id", () => {
     const g = new GuidFactory(513);
-    const ids = Array.from({ length: 20000 }, () => g.next(1_700_000_000_000));
+    const next = (ms: number) => {
+      g.next(ms);
+      return idFromWords(g.id0, g.id1, g.id2, g.id3);
+    };
+    const ids = Array.from({ length: 20000 }, () => next(1_700_000_000_000));
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.every((id) => /^[0-9a-f]{16}$/.test(id))).toBe(true);
     expect([...ids].sort()).toEqual(ids);
@@ -265,7 +278,7 @@ describe("names, numbers, IDs", () => {
     expect(() => new GuidFactory(1024)).toThrow();
     // the cached upper half follows the clock
     for (const ms of [1_700_000_100_000, 1_800_000_000_000, 2_000_000_000_000]) {
-      const id = BigInt(`0x${g.next(ms)}`);
+      const id = BigInt(`0x${next(ms)}`);
       expect(Number(id >> 22n)).toBe(Math.floor(ms / 1.048576) - 1288834974288);
     }
   });

@@ -15,15 +15,20 @@ export const MAX_NODE_ID = 1024;
 export class GuidFactory {
   private lastTs = -1;
   private sequence = 0;
-  /** The upper 32 bits change about once a second; their hex digits are kept rather than rebuilt per ID. */
+  /** The upper 32 bits change about once a second; their words are kept rather than rebuilt per ID. */
   private hi = -1;
-  private readonly hiCodes = new Array<number>(8).fill(48);
+  /** The last ID from {@link next}: its 16 hex digits as four big-endian words of ASCII (MessageHeader's). */
+  id0 = 0;
+  id1 = 0;
+  id2 = 0;
+  id3 = 0;
 
   constructor(private readonly nodeId: number) {
     if (!(nodeId >= 0 && nodeId < MAX_NODE_ID)) throw new RangeError(`node id ${nodeId} out of range [0,1024)`);
   }
 
-  next(nowMs = Date.now()): string {
+  /** Makes the next ID, in id0..id3: no string, since nsqd writes and indexes IDs as words. */
+  next(nowMs = Date.now()): void {
     let ts = Math.floor(nowMs / NS_PER_UNIT);
     if (ts <= this.lastTs) {
       ts = this.lastTs;
@@ -36,20 +41,20 @@ export class GuidFactory {
     const t = ts - TWEPOCH;
     // t fits in 42 bits; split the 64-bit value into two 32-bit halves without BigInt.
     const hi = Math.floor(t / 1024);
-    const c = this.hiCodes;
     if (hi !== this.hi) {
       this.hi = hi;
-      for (let i = 0; i < 8; i++) c[i] = HEX_CODES[(hi >>> (28 - 4 * i)) & 15]!;
+      this.id0 = hexWord(hi >>> 16);
+      this.id1 = hexWord(hi & 0xffff);
     }
     const lo = ((t % 1024) * 4194304 + this.nodeId * 4096 + this.sequence) >>> 0;
-    const h = HEX_CODES;
-    // one flat string: concatenating two halves would make a rope that is flattened again on first use
-    return String.fromCharCode(
-      c[0]!, c[1]!, c[2]!, c[3]!, c[4]!, c[5]!, c[6]!, c[7]!,
-      h[(lo >>> 28) & 15]!, h[(lo >>> 24) & 15]!, h[(lo >>> 20) & 15]!, h[(lo >>> 16) & 15]!,
-      h[(lo >>> 12) & 15]!, h[(lo >>> 8) & 15]!, h[(lo >>> 4) & 15]!, h[lo & 15]!,
-    );
+    this.id2 = hexWord(lo >>> 16);
+    this.id3 = hexWord(lo & 0xffff);
   }
 }
 
-const HEX_CODES = Array.from("0123456789abcdef", (c) => c.charCodeAt(0));
+/** A byte's two lowercase hex digits as one 16-bit value of their ASCII codes. */
+const HEX2 = Uint16Array.from({ length: 256 }, (_, b) =>
+  ("0123456789abcdef".charCodeAt(b >> 4) << 8) | "0123456789abcdef".charCodeAt(b & 15));
+
+/** 16 bits as four hex digits, a big-endian word of ASCII. */
+const hexWord = (x: number): number => ((HEX2[x >>> 8]! << 16) | HEX2[x & 255]!) >>> 0;

@@ -4,6 +4,7 @@ import { isEphemeral } from "../../core/protocol/names.ts";
 import type { Client } from "./client.ts";
 import type { DeferredStore } from "./deferred-store.ts";
 import { Message } from "./message.ts";
+import { MessageIndex } from "./message-index.ts";
 import { MessageQueue } from "./message-queue.ts";
 import type { NSQD } from "./nsqd.ts";
 import type { Topic } from "./topic.ts";
@@ -21,9 +22,9 @@ export class Channel {
   readonly queue: MessageQueue;
   /** The deferred store in durable mode, where in-flight messages are logged too (see logInFlight). */
   private readonly inFlightLog: DeferredStore | null;
-  readonly inFlight = new Map<string, Message>();
+  readonly inFlight = new MessageIndex();
   readonly inFlightPQ = new PQueue<Message>();
-  readonly deferredById = new Map<string, Message>();
+  readonly deferredById = new MessageIndex();
   readonly deferredPQ = new PQueue<Message>();
   messageCount = 0;
   requeueCount = 0;
@@ -60,10 +61,10 @@ export class Channel {
     if (store === null) return;
     const entries = store.load();
     for (const { message: f, due } of entries) {
-      const m = new Message(f.id, f.body, f.timestamp);
+      const m = new Message(f.id0, f.id1, f.id2, f.id3, f.body, f.timestamp);
       m.attempts = f.attempts;
       m.pri = due;
-      this.deferredById.set(m.id, m);
+      this.deferredById.add(m);
       this.deferredPQ.push(m);
     }
     if (store.durable) store.rewrite(this.deferredEntries());
@@ -141,7 +142,7 @@ export class Channel {
     m.deliveryTs = now;
     m.owner = client;
     m.pri = now + client.msgTimeout;
-    this.inFlight.set(m.id, m);
+    this.inFlight.add(m);
     this.inFlightPQ.push(m);
     if (this.inFlightLog !== null) this.logInFlight(m);
     client.sendMessage(m);
@@ -164,23 +165,29 @@ export class Channel {
     }
   }
 
-  private popInFlight(client: Client, id: string): Message {
-    const m = this.inFlight.get(id);
+  /** The in-flight message `client` holds with the 16-byte ID `id`; throws nsqd's reasons otherwise. */
+  private owned(client: Client, id: Uint8Array): Message {
+    const m = this.inFlight.find(id);
     if (m === undefined) throw new Error("ID not in flight");
     if (m.owner !== client) throw new Error("client does not own message");
-    this.inFlight.delete(id);
+    return m;
+  }
+
+  private popInFlight(client: Client, id: Uint8Array): Message {
+    const m = this.owned(client, id);
+    this.inFlight.delete(m);
     this.inFlightPQ.remove(m);
     m.owner = null;
     return m;
   }
 
-  finish(client: Client, id: string): void {
+  finish(client: Client, id: Uint8Array): void {
     const m = this.popInFlight(client, id);
-    this.inFlightLog?.remove(id);
+    this.inFlightLog?.remove(m);
     this.e2e?.insert(m.timestamp);
   }
 
-  requeue(client: Client, id: string, delayMs: number): void {
+  requeue(client: Client, id: Uint8Array, delayMs: number): void {
     const m = this.popInFlight(client, id);
     this.requeueCount++;
     if (delayMs > 0) {
@@ -188,14 +195,12 @@ export class Channel {
       return;
     }
     this.enqueue(m);
-    this.inFlightLog?.remove(id);
+    this.inFlightLog?.remove(m);
     this.pump();
   }
 
-  touch(client: Client, id: string, msgTimeout: number): void {
-    const m = this.inFlight.get(id);
-    if (m === undefined) throw new Error("ID not in flight");
-    if (m.owner !== client) throw new Error("client does not own message");
+  touch(client: Client, id: Uint8Array, msgTimeout: number): void {
+    const m = this.owned(client, id);
     const max = m.deliveryTs + this.nsqd.opts.maxMsgTimeout;
     m.pri = Math.min(Date.now() + msgTimeout, max);
     this.inFlightPQ.fix(m);
@@ -206,7 +211,7 @@ export class Channel {
     m.pri = Date.now() + delayMs;
     const store = this.queue.deferredStore;
     if (store?.durable) store.add(m, m.pri);
-    this.deferredById.set(m.id, m);
+    this.deferredById.add(m);
     this.deferredPQ.push(m);
   }
 
@@ -216,22 +221,21 @@ export class Channel {
     for (let m = this.inFlightPQ.peek(); m !== undefined && m.pri <= now; m = this.inFlightPQ.peek()) {
       this.inFlightPQ.pop();
       dirty = true;
-      if (this.inFlight.get(m.id) !== m) continue;
-      this.inFlight.delete(m.id);
+      if (!this.inFlight.delete(m)) continue;
       this.timeoutCount++;
       const owner = m.owner;
       m.owner = null;
       owner?.timedOut();
-      if (this.requeueSafely(m)) this.inFlightLog?.remove(m.id);
+      if (this.requeueSafely(m)) this.inFlightLog?.remove(m);
     }
     const store = this.queue.deferredStore?.durable ? this.queue.deferredStore : null;
     for (let m = this.deferredPQ.peek(); m !== undefined && m.pri <= now; m = this.deferredPQ.peek()) {
       this.deferredPQ.pop();
       dirty = true;
-      if (this.deferredById.get(m.id) === m) this.deferredById.delete(m.id);
+      this.deferredById.delete(m);
       this.requeueSafely(m);
       // after the queue has it: a crash in between doubles the message rather than losing it
-      store?.remove(m.id);
+      store?.remove(m);
     }
     if (store !== null && store.deadCount > 1000 && store.deadCount > 2 * (this.deferredById.size + this.inFlight.size)) {
       store.rewrite(this.storedEntries());

@@ -1,5 +1,6 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
-import { decodeMessage, idString, type MessageFields, MSG_HEADER_LENGTH, writeMessageHeader } from "../../core/protocol/message.ts";
+import { u32be } from "../../core/protocol/bytes.ts";
+import { idFromWords, type MessageHeader, MSG_HEADER_LENGTH, writeMessageHeader } from "../../core/protocol/message.ts";
 
 /**
  * Deferred messages with their due times, beside a channel's disk queue in `<topic>:<channel>.deferred.dat`
@@ -16,8 +17,12 @@ const ADD = 1;
 const DEL = 2;
 const HEADER = 4 + 1 + 8;
 
+export interface StoredMessage extends MessageHeader {
+  body: Uint8Array;
+}
+
 export interface DeferredEntry {
-  message: MessageFields;
+  message: StoredMessage;
   due: number;
 }
 
@@ -59,10 +64,10 @@ export class DeferredStore {
       const due = v.getFloat64(at + 5);
       const payload = data.subarray(at + HEADER, at + 4 + size);
       if (op === ADD && payload.length >= MSG_HEADER_LENGTH) {
-        const m = decodeMessage(payload.slice());
-        live.set(m.id, { message: m, due });
+        const m = stored(payload);
+        live.set(idFromWords(m.id0, m.id1, m.id2, m.id3), { message: m, due });
       } else if (op === DEL && payload.length === 16) {
-        live.delete(idString(payload));
+        live.delete(idFromWords(u32be(payload, 0), u32be(payload, 4), u32be(payload, 8), u32be(payload, 12)));
       } else break;
       at += 4 + size;
     }
@@ -74,7 +79,7 @@ export class DeferredStore {
    * which survives the process, but without an fsync of its own: an OS crash may lose it, as it may lose
    * the disk queue's last `--sync-every` writes.
    */
-  add(m: MessageFields, due: number, sync = true): void {
+  add(m: StoredMessage, due: number, sync = true): void {
     if (this.error !== null) {
       this.flush();
       if (this.error !== null) throw this.error;
@@ -86,10 +91,13 @@ export class DeferredStore {
     });
   }
 
-  remove(id: string): void {
+  remove(m: MessageHeader): void {
     this.dead++;
     this.append(DEL, 0, 16, (at) => {
-      for (let k = 0; k < 16; k++) this.buf[at + k] = id.charCodeAt(k);
+      this.view.setUint32(at, m.id0);
+      this.view.setUint32(at + 4, m.id1);
+      this.view.setUint32(at + 8, m.id2);
+      this.view.setUint32(at + 12, m.id3);
     });
   }
 
@@ -193,4 +201,17 @@ export class DeferredStore {
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
   }
+}
+
+/** An ADD's payload (nsqd's message layout) with its own copy of the body. */
+function stored(p: Uint8Array): StoredMessage {
+  return {
+    timestamp: u32be(p, 0) * 0x1_0000_0000 + u32be(p, 4),
+    attempts: (p[8]! << 8) | p[9]!,
+    id0: u32be(p, 10),
+    id1: u32be(p, 14),
+    id2: u32be(p, 18),
+    id3: u32be(p, 22),
+    body: p.slice(MSG_HEADER_LENGTH),
+  };
 }

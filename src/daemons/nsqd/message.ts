@@ -1,5 +1,5 @@
 import {
-  BadMessageError, idString, type MessageFields, MSG_HEADER_LENGTH, writeMessageHeader,
+  BadMessageError, idFromWords, type MessageHeader, MSG_HEADER_LENGTH, writeMessageHeader,
 } from "../../core/protocol/message.ts";
 import { u32be } from "../../core/protocol/bytes.ts";
 import type { PQItem } from "../../core/pqueue.ts";
@@ -10,8 +10,10 @@ import type { Client } from "./client.ts";
 /**
  * One channel's copy of a message. Channels share the body bytes and ID; delivery state (attempts,
  * deadline, owner, heap slot) is per copy, as in nsqd where each channel gets its own *Message.
+ * The ID is kept as the words of {@link MessageHeader}: a string per message cost a fromCharCode on every
+ * publish and every read from a queue, and a string-keyed lookup per FIN; see {@link MessageIndex}.
  */
-export class Message implements MessageFields, PQItem {
+export class Message implements MessageHeader, PQItem {
   attempts = 0;
   /** Publish-time defer (DPUB), ms; 0 when not deferred. */
   deferred = 0;
@@ -20,15 +22,25 @@ export class Message implements MessageFields, PQItem {
   index = -1;
   deliveryTs = 0;
   owner: Client | null = null;
+  /** The next message in a MessageIndex whose ID has the same key. */
+  sameKey: Message | null = null;
 
   constructor(
-    readonly id: string,
+    readonly id0: number,
+    readonly id1: number,
+    readonly id2: number,
+    readonly id3: number,
     readonly body: Uint8Array,
     readonly timestamp: number,
   ) {}
 
+  /** The ID as 16 characters, for logs, errors and stats; made on each call. */
+  get id(): string {
+    return idFromWords(this.id0, this.id1, this.id2, this.id3);
+  }
+
   copy(): Message {
-    const m = new Message(this.id, this.body, this.timestamp);
+    const m = new Message(this.id0, this.id1, this.id2, this.id3, this.body, this.timestamp);
     m.attempts = this.attempts;
     m.deferred = this.deferred;
     return m;
@@ -51,7 +63,10 @@ export function putToBackend(backend: BackendQueue, m: Message): void {
  */
 export function messageFromRecord(buf: Uint8Array, start: number, end: number): Message {
   if (end - start < MSG_HEADER_LENGTH) throw new BadMessageError(end - start);
-  const m = new Message(idString(buf, start + 10), buf.slice(start + MSG_HEADER_LENGTH, end), u32be(buf, start) * 0x1_0000_0000 + u32be(buf, start + 4));
+  const m = new Message(
+    u32be(buf, start + 10), u32be(buf, start + 14), u32be(buf, start + 18), u32be(buf, start + 22),
+    buf.slice(start + MSG_HEADER_LENGTH, end), u32be(buf, start) * 0x1_0000_0000 + u32be(buf, start + 4),
+  );
   m.attempts = (buf[start + 8]! << 8) | buf[start + 9]!;
   return m;
 }

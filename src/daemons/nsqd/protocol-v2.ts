@@ -318,14 +318,15 @@ function CLS(client: Client): number {
 
 // --- FIN / REQ / TOUCH ---
 
-function inFlightCommand(client: Client, args: Uint8Array[], name: string, params: number): string {
+/** The 16 ID bytes of a FIN, REQ or TOUCH (looked up as bytes: see MessageIndex); errors quote them. */
+function inFlightCommand(client: Client, args: Uint8Array[], name: string, params: number): Uint8Array {
   if (client.state !== ClientState.Subscribed && client.state !== ClientState.Closing) {
     throw new FatalClientError("E_INVALID", `cannot ${name} in current state`);
   }
   if (args.length < params) throw new FatalClientError("E_INVALID", `${name} insufficient number of params`);
   const id = args[1]!;
   if (id.length !== MSG_ID_LENGTH) throw new FatalClientError("E_INVALID", "invalid message ID");
-  return idString(id);
+  return id;
 }
 
 function FIN(client: Client, args: Uint8Array[]): number {
@@ -333,7 +334,7 @@ function FIN(client: Client, args: Uint8Array[]): number {
   try {
     client.channel!.finish(client, id);
   } catch (e) {
-    throw new ClientError("E_FIN_FAILED", `FIN ${id} failed ${(e as Error).message}`);
+    throw new ClientError("E_FIN_FAILED", `FIN ${idString(id)} failed ${(e as Error).message}`);
   }
   client.finished();
   return NO_BODY;
@@ -349,7 +350,7 @@ function REQ(client: Client, args: Uint8Array[]): number {
   try {
     client.channel!.requeue(client, id, delay);
   } catch (e) {
-    throw new ClientError("E_REQ_FAILED", `REQ ${id} failed ${(e as Error).message}`);
+    throw new ClientError("E_REQ_FAILED", `REQ ${idString(id)} failed ${(e as Error).message}`);
   }
   client.requeued();
   return NO_BODY;
@@ -360,7 +361,7 @@ function TOUCH(client: Client, args: Uint8Array[]): number {
   try {
     client.channel!.touch(client, id, client.msgTimeout);
   } catch (e) {
-    throw new ClientError("E_TOUCH_FAILED", `TOUCH ${id} failed ${(e as Error).message}`);
+    throw new ClientError("E_TOUCH_FAILED", `TOUCH ${idString(id)} failed ${(e as Error).message}`);
   }
   return NO_BODY;
 }

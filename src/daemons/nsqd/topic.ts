@@ -50,7 +50,7 @@ export class Topic {
     if (store === null) return;
     const now = Date.now();
     for (const { message: f, due } of store.load()) {
-      const m = new Message(f.id, f.body, f.timestamp);
+      const m = new Message(f.id0, f.id1, f.id2, f.id3, f.body, f.timestamp);
       m.attempts = f.attempts;
       m.deferred = Math.max(1, due - now);
       m.pri = due;
@@ -70,7 +70,9 @@ export class Topic {
   }
 
   newMessage(body: Uint8Array, now = Date.now()): Message {
-    return new Message(this.guid.next(now), body, now * 1e6);
+    const g = this.guid;
+    g.next(now);
+    return new Message(g.id0, g.id1, g.id2, g.id3, body, now * 1e6);
   }
 
   /** Throws on a topic that is exiting or a backend that cannot take the message. */
@@ -160,7 +162,7 @@ export class Topic {
         } catch (e) {
           this.nsqd.log.error(`TOPIC(${this.name}): failed to put msg(${m.id}) to channel - ${(e as Error).message}`);
         }
-        if (m.deferred > 0 && this.queue.deferredStore?.durable) this.queue.deferredStore.remove(m.id);
+        if (m.deferred > 0 && this.queue.deferredStore?.durable) this.queue.deferredStore.remove(m);
         n++;
       }
       this.scheduleDrain();
