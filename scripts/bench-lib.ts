@@ -30,10 +30,24 @@ export function memKiB(pid: number): { rss: number; hwm: number; anon: number; f
   return { rss: field("VmRSS"), hwm: field("VmHWM"), anon: field("RssAnon"), file: field("RssFile") };
 }
 
+/**
+ * /proc/<pid>/stat's fields from field 3 (state) on: whatever follows the last ')', so a comm holding spaces
+ * or parentheses does not shift them. Field N (numbered as in proc(5)) is at index N - 3.
+ */
+function statFields(pid: number): string[] {
+  const s = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return s.slice(s.lastIndexOf(")") + 1).trim().split(/\s+/);
+}
+
 /** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat (100 ticks a second). */
 export function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(f[11]) + Number(f[12])) / 100;
+  const f = statFields(pid);
+  return (Number(f[14 - 3]) + Number(f[15 - 3])) / 100;
+}
+
+/** Minor page faults a process has taken so far: /proc/<pid>/stat's field 10 (minflt). */
+export function minorFaults(pid: number): number {
+  return Number(statFields(pid)[10 - 3]);
 }
 
 export interface BenchNsqd {
