@@ -22,8 +22,6 @@ export class Message implements MessageHeader, PQItem {
   index = -1;
   deliveryTs = 0;
   owner: Client | null = null;
-  /** The next message in a MessageIndex whose ID has the same key. */
-  sameKey: Message | null = null;
 
   constructor(
     readonly id0: number,
