@@ -1,5 +1,4 @@
 import type { Socket, SocketHandler, TCPSocketListener, TLSOptions, UnixSocketListener } from "bun";
-import { BusyPoll } from "./busy-poll.ts";
 import type { Logger } from "./log.ts";
 import { osReason } from "./os-error.ts";
 import { formatAddress, type ListenAddress, listenError, openFileCount, openFileLimit, removeStaleSocket } from "./net.ts";
@@ -52,8 +51,6 @@ export interface ListenOptions {
   /** Written before closing a connection whose magic no protocol has (each daemon frames it its own way). */
   badProtocol: Uint8Array;
   log: Logger;
-  /** Poll for this many ms after socket activity instead of sleeping ({@link BusyPoll}); 0 for none. */
-  busyPollMs?: number;
 }
 
 export interface TcpListener {
@@ -76,7 +73,6 @@ const MAGIC_LENGTH = 4;
  */
 export function listenTcp(addr: ListenAddress, o: ListenOptions): TcpListener {
   const log = o.log;
-  const poll = o.busyPollMs ? new BusyPoll(o.busyPollMs) : null;
   const socket: SocketHandler<SocketData> = {
     open(s) {
       // an upgraded connection's TLS socket opens with the connection's data already
@@ -90,7 +86,6 @@ export function listenTcp(addr: ListenAddress, o: ListenOptions): TcpListener {
       log.info(`TCP: new client(${remoteAddress(s)})`);
     },
     data(s, chunk) {
-      poll?.touch();
       const d = s.data;
       const c = d.conn;
       if (c !== undefined) {

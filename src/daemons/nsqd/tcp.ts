@@ -24,6 +24,5 @@ export function listenNsqdTcp(nsqd: NSQD, addr: ListenAddress): TcpListener {
     ],
     badProtocol: BAD_PROTOCOL,
     log: nsqd.log,
-    busyPollMs: 0.2,
   });
 }
