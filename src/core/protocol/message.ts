@@ -1,4 +1,4 @@
-import type { ByteWriter } from "./bytes.ts";
+import { type ByteWriter, u32be } from "./bytes.ts";
 import { FrameType } from "./frame.ts";
 
 /**
@@ -97,14 +97,14 @@ export class BadMessageError extends Error {
 /** nsqd/message.go decodeMessage. The body is a view into `b`. */
 export function decodeMessage(b: Uint8Array): MessageFields {
   if (b.length < MSG_HEADER_LENGTH) throw new BadMessageError(b.length);
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  return {
-    timestamp: v.getUint32(0) * TWO_32 + v.getUint32(4),
-    attempts: v.getUint16(8),
-    id: idString(b, 10),
-    body: b.subarray(MSG_HEADER_LENGTH),
-  };
+  return { timestamp: messageTimestamp(b, 0), attempts: messageAttempts(b, 0), id: idString(b, 10), body: b.subarray(MSG_HEADER_LENGTH) };
 }
+
+/** The timestamp of the message laid out at `b[at]`, read in place (for decoders that make no header object). */
+export const messageTimestamp = (b: Uint8Array, at: number): number => u32be(b, at) * TWO_32 + u32be(b, at + 4);
+
+/** The attempts of the message laid out at `b[at]`. */
+export const messageAttempts = (b: Uint8Array, at: number): number => (b[at + 8]! << 8) | b[at + 9]!;
 
 /** 16 bytes at `at` as a string key; one call with fixed arity keeps it allocation-light. */
 export function idString(b: Uint8Array, at = 0): string {

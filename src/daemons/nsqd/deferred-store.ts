@@ -1,6 +1,6 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
-import { u32be } from "../../core/protocol/bytes.ts";
-import { idFromWords, type MessageHeader, MSG_HEADER_LENGTH, writeMessageHeader } from "../../core/protocol/message.ts";
+import { idString, type MessageHeader, MSG_HEADER_LENGTH, writeMessageHeader } from "../../core/protocol/message.ts";
+import { messageFromRecord } from "./message.ts";
 
 /**
  * Deferred messages with their due times, beside a channel's disk queue in `<topic>:<channel>.deferred.dat`
@@ -64,10 +64,10 @@ export class DeferredStore {
       const due = v.getFloat64(at + 5);
       const payload = data.subarray(at + HEADER, at + 4 + size);
       if (op === ADD && payload.length >= MSG_HEADER_LENGTH) {
-        const m = stored(payload);
-        live.set(idFromWords(m.id0, m.id1, m.id2, m.id3), { message: m, due });
+        const m = messageFromRecord(payload, 0, payload.length);
+        live.set(m.id, { message: m, due });
       } else if (op === DEL && payload.length === 16) {
-        live.delete(idFromWords(u32be(payload, 0), u32be(payload, 4), u32be(payload, 8), u32be(payload, 12)));
+        live.delete(idString(payload));
       } else break;
       at += 4 + size;
     }
@@ -201,17 +201,4 @@ export class DeferredStore {
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
   }
-}
-
-/** An ADD's payload (nsqd's message layout) with its own copy of the body. */
-function stored(p: Uint8Array): StoredMessage {
-  return {
-    timestamp: u32be(p, 0) * 0x1_0000_0000 + u32be(p, 4),
-    attempts: (p[8]! << 8) | p[9]!,
-    id0: u32be(p, 10),
-    id1: u32be(p, 14),
-    id2: u32be(p, 18),
-    id3: u32be(p, 22),
-    body: p.slice(MSG_HEADER_LENGTH),
-  };
 }

@@ -1,5 +1,6 @@
 import {
-  BadMessageError, idFromWords, type MessageHeader, MSG_HEADER_LENGTH, writeMessageHeader,
+  BadMessageError, idFromWords, messageAttempts, messageTimestamp, type MessageHeader, MSG_HEADER_LENGTH,
+  writeMessageHeader,
 } from "../../core/protocol/message.ts";
 import { u32be } from "../../core/protocol/bytes.ts";
 import type { PQItem } from "../../core/pqueue.ts";
@@ -63,9 +64,9 @@ export function messageFromRecord(buf: Uint8Array, start: number, end: number): 
   if (end - start < MSG_HEADER_LENGTH) throw new BadMessageError(end - start);
   const m = new Message(
     u32be(buf, start + 10), u32be(buf, start + 14), u32be(buf, start + 18), u32be(buf, start + 22),
-    buf.slice(start + MSG_HEADER_LENGTH, end), u32be(buf, start) * 0x1_0000_0000 + u32be(buf, start + 4),
+    buf.slice(start + MSG_HEADER_LENGTH, end), messageTimestamp(buf, start),
   );
-  m.attempts = (buf[start + 8]! << 8) | buf[start + 9]!;
+  m.attempts = messageAttempts(buf, start);
   return m;
 }
 
