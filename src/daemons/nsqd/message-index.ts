@@ -36,11 +36,6 @@ export class MessageIndex {
     }
   }
 
-  /** Whether `m` itself (not only its ID) is here. */
-  has(m: Message): boolean {
-    return this.slotOf(m) >= 0;
-  }
-
   /** Takes `m` out; false when it was not here. */
   delete(m: Message): boolean {
     let i = this.slotOf(m);
