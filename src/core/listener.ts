@@ -1,6 +1,7 @@
 import type { Socket, SocketHandler, TCPSocketListener, TLSOptions, UnixSocketListener } from "bun";
 import type { Logger } from "./log.ts";
 import { osReason } from "./os-error.ts";
+import { Recount } from "./recount.ts";
 import { formatAddress, type ListenAddress, listenError, openFileCount, openFileLimit, removeStaleSocket } from "./net.ts";
 import { latin1 } from "./protocol/bytes.ts";
 
@@ -172,18 +173,22 @@ function readError(err: Error & { code?: string; syscall?: string }): string {
  * connection nobody answers until descriptors free up. So a new connection is refused (closed at once) while
  * the open descriptors are within `reserve` of RLIMIT_NOFILE, with an ERROR at most once a second. The reserve
  * is for what opens between two counts of /proc/self/fd: disk queue files, HTTP connections, lookupd peers.
- * A count (1.4 ms at 5,000 descriptors) is made on an accept at most once a second and when it is 100 times as
- * old as it took. Process-wide, as descriptors are: every listener counts its sockets here.
+ * A count (1.4 ms at 5,000 descriptors) is a {@link Recount}, made on an accept. Process-wide, as descriptors
+ * are: every listener counts its sockets here.
  */
 class DescriptorGuard {
   readonly limit = openFileLimit();
   readonly reserve = Math.min(1024, Math.max(16, Math.floor(this.limit / 16)));
   /** Sockets the listeners accepted and kept, not yet closed. */
   private conns = 0;
-  /** Open descriptors other than those, as of the last count. */
-  private others = 0;
-  private countedAt = Number.NEGATIVE_INFINITY;
-  private countTookMs = 0;
+  /**
+   * Open descriptors other than those, as of the last count: taken in {@link admit}, where the new socket is
+   * among the open ones already. Failing to list them is most likely EMFILE.
+   */
+  private readonly others = new Recount(() => {
+    const open = openFileCount();
+    return open < 0 ? this.limit : open - this.conns - 1;
+  });
   /** Refused since the last line logged, and since refusing began. */
   private unreported = 0;
   private refused = 0;
@@ -192,15 +197,7 @@ class DescriptorGuard {
   /** A socket was just accepted: true to keep it (counted until {@link closed}), false to close it at once. */
   admit(log: Logger, s: Socket<SocketData>): boolean {
     if (this.limit === Number.POSITIVE_INFINITY) return this.keep();
-    const now = performance.now();
-    if (now - this.countedAt >= Math.max(1000, 100 * this.countTookMs)) {
-      const open = openFileCount();
-      // the new socket is among the open ones already; failing to list them is most likely EMFILE
-      this.others = open < 0 ? this.limit : open - this.conns - 1;
-      this.countedAt = performance.now();
-      this.countTookMs = this.countedAt - now;
-    }
-    const inUse = this.conns + 1 + this.others;
+    const inUse = this.conns + 1 + this.others.get();
     if (inUse + this.reserve <= this.limit) {
       if (this.refused > 0) {
         log.info(`TCP: accepting new clients again - ${this.refused} refused at the file descriptor limit`);
@@ -210,6 +207,7 @@ class DescriptorGuard {
     }
     this.refused++;
     this.unreported++;
+    const now = performance.now();
     if (now - this.loggedAt >= 1000) {
       const more = this.unreported > 1 ? `; ${this.unreported - 1} more refused in the last ${((now - this.loggedAt) / 1000).toFixed(1)}s` : "";
       log.error(

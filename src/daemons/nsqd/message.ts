@@ -55,7 +55,6 @@ export function putToBackend(backend: BackendQueue, m: Message): void {
   backend.put(scratch, m.body);
 }
 
-
 /**
  * A record read back from a backend, `buf[start, end)` (decodeMessage's layout, without its intermediate
  * object); the body is copied out, the rest read in place. Throws BadMessageError on a short record.

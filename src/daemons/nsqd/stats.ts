@@ -7,6 +7,7 @@
 import { heapSize, heapStats } from "bun:jsc";
 import type { ChannelStats, ClientStats, MemStats, PubCount, TopicStats as RemoteTopicStats } from "../../core/clusterinfo/index.ts";
 import { formatDuration } from "../../core/duration.ts";
+import { Recount } from "../../core/recount.ts";
 import { aggregate, EMPTY_RESULT, resultString } from "../../core/quantile.ts";
 import { versionString } from "../../core/version.ts";
 import type { Channel } from "./channel.ts";
@@ -172,26 +173,18 @@ const gcSentinel = new FinalizationRegistry<undefined>(() => {
 });
 gcSentinel.register({}, undefined);
 
-/**
- * JSC counts live objects only by walking the heap (heapStats also tallies them by type: 50 ms at 1M
- * objects), so a count is kept until it is 100 times as old as it took, and at least 1 s: at most 1% of
- * the event loop goes to it, however often /stats is polled.
- */
-const heapCount = { at: Number.NEGATIVE_INFINITY, tookMs: 0, objects: 0, idleBytes: 0 };
+/** JSC counts live objects only by walking the heap (heapStats also tallies them by type: 50 ms at 1M objects). */
+const heapCount = new Recount(() => {
+  const h = heapStats();
+  return { objects: h.objectCount, idleBytes: Math.max(0, h.heapCapacity - h.heapSize) };
+});
 
 /** The `memory` section: live objects and free heap as of the last count, heap in use and collections now. */
 export function memStats(): NsqdMemStats {
-  const now = performance.now();
-  if (now - heapCount.at >= Math.max(1000, 100 * heapCount.tookMs)) {
-    const h = heapStats();
-    heapCount.at = performance.now();
-    heapCount.tookMs = heapCount.at - now;
-    heapCount.objects = h.objectCount;
-    heapCount.idleBytes = Math.max(0, h.heapCapacity - h.heapSize);
-  }
+  const { objects, idleBytes } = heapCount.get();
   return {
-    heap_objects: heapCount.objects,
-    heap_idle_bytes: heapCount.idleBytes,
+    heap_objects: objects,
+    heap_idle_bytes: idleBytes,
     heap_in_use_bytes: heapSize(),
     gc_total_runs: gcRuns,
   };
